@@ -1,0 +1,26 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+    { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+    js.configs.recommended,
+    ...tseslint.configs.recommended,
+    {
+        languageOptions: { globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly' } },
+        rules: {
+            '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+        },
+    },
+    {
+        // Feature code reaches SillyTavern only through src/host.
+        files: ['src/features/**/*.ts', 'src/settings/**/*.ts', 'src/shared/**/*.ts'],
+        rules: {
+            'no-restricted-globals': ['error', 'document', 'window', '$', 'jQuery', 'SillyTavern', 'eventSource', 'toastr'],
+            'no-restricted-syntax': ['error', { selector: "MemberExpression[object.name='globalThis']", message: 'Use the Host adapter in src/host/.' }],
+        },
+    },
+    {
+        files: ['**/*.mjs'],
+        languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly' } },
+    },
+);

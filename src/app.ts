@@ -1,0 +1,11 @@
+import { startProfiles } from './features/profiles';
+import type { Host } from './host/host';
+import { mountPanel } from './settings/panel';
+import { SettingsStore } from './settings/store';
+
+/** Lifecycle only: load settings, mount the panel, start each feature. */
+export async function startEnsemble(host: Host): Promise<void> {
+    const store = new SettingsStore(host);
+    const panel = mountPanel(host, store.warning);
+    await startProfiles(host, store, panel);
+}

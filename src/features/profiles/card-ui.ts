@@ -1,0 +1,55 @@
+import type { Host } from '../../host/host';
+import { errorMessage } from '../../shared/errors';
+import characterSection from '../../../templates/character-section.html';
+import { cardRef, readNewCardRef, writeCardRef, writeNewCardRef } from './assignments';
+import { listProfiles, refOf } from './catalog';
+import { fillProfileSelect, pickedProfile } from './profile-select';
+
+/** Which card the Advanced Definitions popup is editing: the unsaved new one, an existing index, or none. */
+function editedCard(host: Host): { kind: 'new' } | { kind: 'existing'; index: number } | null {
+    if (host.menuType() === 'create') return { kind: 'new' };
+    const index = host.characterId();
+    return index === undefined || !host.characters()[index] ? null : { kind: 'existing', index };
+}
+
+/** The "Ensemble" drawer in a character's Advanced Definitions (#character_popup). */
+export function mountCardSection(host: Host): { refresh(): void } | null {
+    const ok = host.dom.query('#character_popup_ok');
+    if (!ok?.parentElement) return null;
+    const frag = host.dom.fragment(characterSection);
+    const select = frag.querySelector<HTMLSelectElement>('[data-ens="card-profile"]');
+    if (!select) return null;
+    ok.parentElement.insertBefore(frag, ok);
+
+    const refresh = () => {
+        const card = editedCard(host);
+        const profiles = listProfiles(host);
+        select.disabled = card === null;
+        const ref = card === null ? null : card.kind === 'new' ? readNewCardRef(host) : cardRef(host.characters()[card.index]);
+        fillProfileSelect(select, profiles, ref);
+    };
+
+    select.addEventListener('change', () => {
+        const card = editedCard(host);
+        const picked = pickedProfile(select, listProfiles(host));
+        if (card === null || picked === undefined) return;
+        const ref = picked ? refOf(picked) : null;
+        if (card.kind === 'new') {
+            writeNewCardRef(host, ref);
+            return;
+        }
+        writeCardRef(host, card.index, ref).catch((err) => {
+            host.toast('error', `Could not save the profile in the card: ${errorMessage(err)}`, 'Ensemble');
+            refresh();
+        });
+    });
+
+    // ST 1.12.6 has no "popup opened" event: refresh when it is opened, and when the character changes.
+    host.dom.onClick('#advanced_div', refresh);
+    host.dom.observe('#character_popup', refresh);
+    host.on('chatChanged', refresh);
+    host.on('characterEdited', refresh);
+    host.on('connectionProfileLoaded', refresh);
+    refresh();
+    return { refresh };
+}

@@ -1,0 +1,101 @@
+import type { Host, HostCharacter } from '../../host/host';
+import type { SettingsStore } from '../../settings/store';
+import { errorMessage } from '../../shared/errors';
+import { cardRef, writeCardRef } from './assignments';
+import { findProfile, listProfiles, refLabel, refOf } from './catalog';
+import type { ConnectionProfile } from './schema';
+
+const isTrue = (v: string | undefined) => v === 'true' || v === 'on' || v === '1';
+
+/** By exact name, else by avatar file (names can repeat; avatars can't). Ambiguous names are an error. */
+export function findCharacter(host: Host, name: string): { index: number; character: HostCharacter } | string {
+    const chars = host.characters();
+    const byAvatar = chars.findIndex((c) => c.avatar === name);
+    if (byAvatar >= 0) return { index: byAvatar, character: chars[byAvatar]! };
+    const matches = chars.flatMap((c, index) => (c.name === name ? [index] : []));
+    if (matches.length === 1) return { index: matches[0]!, character: chars[matches[0]!]! };
+    if (matches.length > 1) return `Several characters are named "${name}"; use the avatar file name instead (${matches.map((i) => chars[i]!.avatar).join(', ')}).`;
+    return `No character named "${name}".`;
+}
+
+function findProfileByText(profiles: readonly ConnectionProfile[], text: string): ConnectionProfile | undefined {
+    return findProfile(profiles, { id: text, name: text });
+}
+
+export function registerProfileCommands(host: Host, store: SettingsStore): Promise<void[]> {
+    const fail = (message: string) => {
+        host.toast('error', message, '/ens-profile');
+        return '';
+    };
+    const profileNames = () => listProfiles(host).map((p) => p.name);
+
+    const ensProfile = async (named: Record<string, string>, unnamed: string): Promise<string> => {
+        const profileText = unnamed.trim();
+        const clear = isTrue(named.clear);
+        const profiles = listProfiles(host);
+        const profile = profileText ? findProfileByText(profiles, profileText) : undefined;
+        if (profileText && !profile) return fail(`No Connection Profile named "${profileText}".`);
+        if (named.char && named.group) return fail('Give either char= or group=, not both.');
+
+        if (named.char) {
+            const found = findCharacter(host, named.char);
+            if (typeof found === 'string') return fail(found);
+            if (!profile && !clear) return cardRef(found.character)?.name ?? '';
+            try {
+                await writeCardRef(host, found.index, profile ? refOf(profile) : null);
+            } catch (err) {
+                return fail(`Could not save the card of ${found.character.name}: ${errorMessage(err)}`);
+            }
+            return profile?.name ?? '';
+        }
+        if (named.group) {
+            const group = host.groups().find((g) => g.name === named.group) ?? host.groups().find((g) => g.id === named.group);
+            if (!group) return fail(`No group named "${named.group}".`);
+            const current = store.get().profiles.groupDefaults[group.id];
+            if (!profile && !clear) return current ? refLabel(current) : '';
+            store.update((s) => {
+                if (profile) s.profiles.groupDefaults[group.id] = refOf(profile);
+                else delete s.profiles.groupDefaults[group.id];
+            });
+            return profile?.name ?? '';
+        }
+        return fail('Name a character with char=NAME or a group with group=NAME.');
+    };
+
+    const ensProfiles = (): string => {
+        const settings = store.get().profiles;
+        const characters: Record<string, { name: string; profile: string }> = {};
+        for (const c of host.characters()) {
+            const ref = cardRef(c);
+            if (ref) characters[c.avatar] = { name: c.name, profile: refLabel(ref) };
+        }
+        const groups: Record<string, { name: string; profile: string }> = {};
+        for (const [id, ref] of Object.entries(settings.groupDefaults)) {
+            groups[id] = { name: host.groups().find((g) => g.id === id)?.name ?? '', profile: refLabel(ref) };
+        }
+        return JSON.stringify({ characters, groups, fallback: settings.fallback ? refLabel(settings.fallback) : null });
+    };
+
+    return Promise.all([
+        host.registerSlashCommand({
+            name: 'ens-profile',
+            helpString: 'Ensemble: show, set or clear the Connection Profile a character (char=) or a group by default (group=) speaks through. '
+                + 'Examples: <code>/ens-profile char=Alice Claude</code>, <code>/ens-profile char=Alice</code> (returns the name), '
+                + '<code>/ens-profile char=Alice clear=true</code>, <code>/ens-profile group="Alice &amp; Bob" Local</code>.',
+            returns: 'the assigned profile name, or an empty string',
+            namedArgs: [
+                { name: 'char', description: 'character name or avatar file', type: 'string', enumValues: () => host.characters().map((c) => c.name) },
+                { name: 'group', description: 'group name', type: 'string', enumValues: () => host.groups().map((g) => g.name) },
+                { name: 'clear', description: 'remove the assignment', type: 'bool' },
+            ],
+            unnamedArg: { description: 'Connection Profile name', type: 'string', enumValues: profileNames },
+            callback: ensProfile,
+        }),
+        host.registerSlashCommand({
+            name: 'ens-profiles',
+            helpString: 'Ensemble: all profile assignments as JSON: characters (by avatar), group defaults (by id) and the global fallback.',
+            returns: 'JSON object',
+            callback: ensProfiles,
+        }),
+    ]);
+}

@@ -1,0 +1,165 @@
+import type { Host, HostCharacter } from '../../host/host';
+import type { SettingsStore } from '../../settings/store';
+import { errorMessage } from '../../shared/errors';
+import { log } from '../../shared/log';
+import { type Resolution, resolveProfile } from './assignments';
+import { listProfiles, refLabel } from './catalog';
+import { PresetCache } from './presets';
+import { applyRoute, planFor } from './route';
+import type { ConnectionProfile } from './schema';
+import { Switcher } from './switcher';
+
+const SOURCE_LABEL = { character: 'its own', group: 'the group default', fallback: 'the global fallback' } as const;
+
+/**
+ * Sends each drafted group member's request through its profile.
+ *
+ * GROUP_MEMBER_DRAFTED (awaited by ST before the member's Generate) decides the plan: a per-request
+ * route when the profile allows it (nothing global changes), else a verified full switch. Then
+ * CHAT_COMPLETION_SETTINGS_READY rewrites that member's request body. Both run for every
+ * generation type ST drafts for: normal, swipe, regenerate, continue, quiet, impersonate, /trigger.
+ */
+export class ProfilesController {
+    readonly presets: PresetCache;
+    readonly switcher: Switcher;
+    /** The member ST drafted last, valid while ST still has it selected (characterId) in a group. */
+    private drafted: { chId: number; avatar: string } | null = null;
+    /** Where a full switch happened (group id or solo avatar), to restore on leaving it. */
+    private switchedFor: string | null = null;
+    /** member→profile pairs already announced in this chat: one toast each, not one per turn. */
+    private readonly announced = new Set<string>();
+
+    constructor(private readonly host: Host, private readonly store: SettingsStore) {
+        this.presets = new PresetCache(host);
+        this.switcher = new Switcher(host, () => store.get().profiles.switchTimeoutMs);
+    }
+
+    start(): void {
+        this.host.on('groupMemberDrafted', (chId) => this.onDrafted(chId));
+        this.host.on('chatCompletionSettingsReady', (body) => this.onRequest(body));
+        this.host.on('chatChanged', () => this.onChatChanged());
+        this.host.on('generationStopped', () => this.restoreIfSwitched('stopped'));
+        this.host.on('connectionProfileLoaded', () => void this.presets.refresh());
+    }
+
+    private get settings() {
+        return this.store.get().profiles;
+    }
+
+    private resolve(character: HostCharacter | undefined, groupId: string | null): Resolution {
+        return resolveProfile(listProfiles(this.host), this.settings, character, groupId);
+    }
+
+    async onDrafted(chId: number): Promise<void> {
+        this.drafted = null;
+        if (!this.settings.enabled) return;
+        const character = this.host.characters()[chId];
+        if (!character) return;
+        this.drafted = { chId, avatar: character.avatar };
+        const groupId = this.host.groupId();
+        const res = this.resolve(character, groupId);
+        this.reportMissing(character, res);
+        await this.prepare(character, res, groupId ?? character.avatar);
+    }
+
+    /** Makes ST ready to send `character`'s next request through its resolved profile. */
+    private async prepare(character: HostCharacter, res: Resolution, scope: string): Promise<void> {
+        if (!res.profile) {
+            // Unassigned: this member speaks through what the user had.
+            await this.restoreIfSwitched('unassigned member');
+            return;
+        }
+        const plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
+        if (plan.kind === 'route') {
+            // Usually cached already; the first draft after a preset was created reads it once.
+            await this.presets.get(res.profile.preset);
+            this.announce(character, res.profile);
+            return;
+        }
+        try {
+            log.info(`full switch for ${character.avatar}: ${plan.reason}`);
+            await this.switcher.switchTo(res.profile);
+            this.switchedFor = scope;
+            this.announce(character, res.profile);
+        } catch (err) {
+            this.host.toast('error', `${character.name}'s turn was stopped: ${errorMessage(err)}`, 'Ensemble');
+            this.drafted = null;
+            this.host.stopGeneration();
+            await this.restoreIfSwitched('failed switch');
+        }
+    }
+
+    /** CHAT_COMPLETION_SETTINGS_READY: rewrite the body of a drafted member's (or, opted in, a solo character's) request. */
+    async onRequest(body: Record<string, unknown>): Promise<void> {
+        if (!this.settings.enabled) return;
+        const target = this.requestTarget();
+        if (!target) return;
+        const res = this.resolve(target.character, target.groupId);
+        if (!res.profile) return;
+        const plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
+        if (plan.kind !== 'route') return; // a full switch already put ST on this profile
+        const preset = this.presets.peek(res.profile.preset) ?? await this.presets.get(res.profile.preset);
+        if (res.profile.preset && !preset) {
+            this.host.toast('warning', `Preset "${res.profile.preset}" of profile "${res.profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
+        }
+        applyRoute(body, res.profile, preset);
+    }
+
+    private requestTarget(): { character: HostCharacter; groupId: string | null } | null {
+        const groupId = this.host.groupId();
+        const chId = this.host.characterId();
+        if (chId === undefined) return null;
+        const character = this.host.characters()[chId];
+        if (!character) return null;
+        if (groupId) {
+            // Only inside ST's group loop: ST keeps the drafted member selected until the turn ends.
+            if (!this.drafted || this.drafted.chId !== chId || this.drafted.avatar !== character.avatar) return null;
+            return { character, groupId };
+        }
+        return this.settings.soloAuto ? { character, groupId: null } : null;
+    }
+
+    private async onChatChanged(): Promise<void> {
+        this.drafted = null;
+        this.announced.clear();
+        void this.presets.refresh();
+        const groupId = this.host.groupId();
+        const chId = this.host.characterId();
+        const character = chId === undefined ? undefined : this.host.characters()[chId];
+        const scope = groupId ?? character?.avatar ?? null;
+        if (this.switcher.switched && scope !== this.switchedFor && this.settings.restoreOnLeave) {
+            await this.restoreIfSwitched('left the chat');
+        }
+        // 1:1 chats have no draft event: a profile that needs a full switch is applied on entry.
+        if (!groupId && character && this.settings.enabled && this.settings.soloAuto) {
+            const res = this.resolve(character, null);
+            this.reportMissing(character, res);
+            if (res.profile) await this.prepare(character, res, character.avatar);
+        }
+    }
+
+    private async restoreIfSwitched(why: string): Promise<void> {
+        if (!this.switcher.switched) return;
+        log.info(`restoring connection (${why})`);
+        this.switchedFor = null;
+        try {
+            await this.switcher.restore();
+        } catch (err) {
+            this.host.toast('error', `Could not restore your connection profile: ${errorMessage(err)}`, 'Ensemble');
+        }
+    }
+
+    private reportMissing(character: HostCharacter, res: Resolution): void {
+        for (const m of res.missing) {
+            const then = res.profile ? `using ${SOURCE_LABEL[res.source as keyof typeof SOURCE_LABEL]} "${res.profile.name}"` : 'using ST\'s current connection';
+            this.host.toast('warning', `${character.name}: profile "${refLabel(m.ref)}" (${m.source}) no longer exists; ${then}.`, 'Ensemble');
+        }
+    }
+
+    private announce(character: HostCharacter, profile: ConnectionProfile): void {
+        const key = `${character.avatar}\n${profile.id}`;
+        if (!this.settings.notify || this.announced.has(key)) return;
+        this.announced.add(key);
+        this.host.toast('info', `${character.name} → ${profile.name}`, 'Ensemble');
+    }
+}

@@ -1,0 +1,45 @@
+import type { Host } from '../../host/host';
+import { errorMessage } from '../../shared/errors';
+import { log } from '../../shared/log';
+import { type ChatPreset, ChatPresetSchema } from './schema';
+
+/**
+ * Chat Completion presets by name. ST 1.12.6 keeps them module-private, so they are read from the
+ * server once and again whenever a chat opens or a profile loads; a route never waits on the
+ * network unless its preset is not yet known.
+ */
+export class PresetCache {
+    private presets = new Map<string, ChatPreset>();
+    private loading: Promise<void> | null = null;
+    private loaded = false;
+
+    constructor(private readonly host: Host) {}
+
+    refresh(): Promise<void> {
+        this.loading ??= this.host.chatCompletionPresets()
+            .then((raw) => {
+                const next = new Map<string, ChatPreset>();
+                for (const [name, value] of Object.entries(raw)) {
+                    const p = ChatPresetSchema.safeParse(value);
+                    if (p.success) next.set(name, p.data);
+                    else log.warn(`preset "${name}" is not in the expected shape; ignored`);
+                }
+                this.presets = next;
+                this.loaded = true;
+            })
+            .catch((err) => log.warn('could not read Chat Completion presets:', errorMessage(err)))
+            .finally(() => { this.loading = null; });
+        return this.loading;
+    }
+
+    /** The preset, fetching the list first if it was never read or does not have this name yet. */
+    async get(name: string | undefined): Promise<ChatPreset | undefined> {
+        if (!name) return undefined;
+        if (!this.presets.has(name) || !this.loaded) await this.refresh();
+        return this.presets.get(name);
+    }
+
+    peek(name: string | undefined): ChatPreset | undefined {
+        return name ? this.presets.get(name) : undefined;
+    }
+}

@@ -1,0 +1,40 @@
+import type { ProfileRef } from '../../settings/schema';
+import { findProfile, isEmptyRef, refLabel } from './catalog';
+import type { ConnectionProfile } from './schema';
+
+const NONE = '';
+const MISSING = '__ensemble_missing__';
+
+/**
+ * Fills a profile dropdown: "(none)", every profile by id with its name as text, and, when the
+ * reference names a profile that no longer exists, a selected "missing" entry so the user sees it.
+ * Names go in as text, never markup.
+ */
+export function fillProfileSelect(select: HTMLSelectElement, profiles: readonly ConnectionProfile[], ref: ProfileRef | null | undefined): void {
+    const doc = select.ownerDocument;
+    const option = (value: string, text: string) => {
+        const o = doc.createElement('option');
+        o.value = value;
+        o.textContent = text;
+        return o;
+    };
+    select.replaceChildren(option(NONE, '(none)'), ...profiles.map((p) => option(p.id, p.name)));
+    const found = findProfile(profiles, ref);
+    if (found) {
+        select.value = found.id;
+    } else if (!isEmptyRef(ref)) {
+        const missing = option(MISSING, `⚠ missing: ${refLabel(ref)}`);
+        missing.className = 'ensemble-missing';
+        select.append(missing);
+        select.value = MISSING;
+    } else {
+        select.value = NONE;
+    }
+}
+
+/** What the user picked: a profile, `null` for "(none)", or `undefined` for the missing entry (no change). */
+export function pickedProfile(select: HTMLSelectElement, profiles: readonly ConnectionProfile[]): ConnectionProfile | null | undefined {
+    if (select.value === MISSING) return undefined;
+    if (select.value === NONE) return null;
+    return profiles.find((p) => p.id === select.value) ?? undefined;
+}

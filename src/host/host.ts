@@ -1,0 +1,125 @@
+/**
+ * The one seam between Ensemble and SillyTavern. Feature code receives a `Host` and never touches
+ * ST's globals (`SillyTavern`, `eventSource`, `$`, `document`). `st-host.ts` implements it over the
+ * real ST 1.12.6; `tests/fakes/st-host.ts` implements it for unit tests.
+ */
+
+/** A character as ST keeps it; only the fields Ensemble reads. `avatar` is the stable key. */
+export interface HostCharacter {
+    avatar: string;
+    name: string;
+    description?: string;
+    personality?: string;
+    scenario?: string;
+    data?: { extensions?: Record<string, unknown> };
+}
+
+export interface HostGroup {
+    id: string;
+    name: string;
+    members: string[];
+    disabled_members?: string[];
+}
+
+/**
+ * Events Ensemble listens to, with ST's arguments. Handlers may be async: like ST's own emitter,
+ * the host awaits each handler in turn, so an awaited event (GROUP_MEMBER_DRAFTED, the *_SETTINGS_READY
+ * events) waits for Ensemble before ST goes on.
+ */
+export interface HostEventMap {
+    appReady: [];
+    chatChanged: [chatId: string | undefined];
+    groupMemberDrafted: [chId: number];
+    /** The request body ST is about to POST; handlers may change it in place. */
+    chatCompletionSettingsReady: [data: Record<string, unknown>];
+    generationStopped: [];
+    generationEnded: [];
+    characterEdited: [];
+    characterDeleted: [];
+    connectionProfileLoaded: [name: string];
+    groupUpdated: [];
+}
+export type HostEvent = keyof HostEventMap;
+export type HostHandler<K extends HostEvent> = (...args: HostEventMap[K]) => unknown;
+
+export type ToastLevel = 'info' | 'success' | 'warning' | 'error';
+
+export interface SlashArgSpec {
+    name: string;
+    description: string;
+    type: 'string' | 'bool' | 'number';
+    required?: boolean;
+    /** Values offered by ST's autocomplete. */
+    enumValues?: () => string[];
+}
+
+export interface SlashCommandSpec {
+    name: string;
+    aliases?: string[];
+    helpString: string;
+    returns?: string;
+    namedArgs?: SlashArgSpec[];
+    unnamedArg?: Omit<SlashArgSpec, 'name'>;
+    /** ST passes named values as strings, the unnamed argument as a string ('' when absent). */
+    callback: (named: Record<string, string>, unnamed: string) => string | Promise<string>;
+}
+
+/** DOM access. Everything that turns a string into markup goes through DOMPurify here. */
+export interface HostDom {
+    /** Sanitised markup as a fragment; callers fill in any outside text with `textContent`. */
+    fragment(html: string): DocumentFragment;
+    query<E extends Element = HTMLElement>(selector: string): E | null;
+    /** Delegated click handler on the whole page (survives ST re-rendering the target). */
+    onClick(selector: string, handler: (target: Element) => void): void;
+    /** Runs `cb` whenever the subtree of `selector` changes (attributes included). Debounced to a frame. */
+    observe(selector: string, cb: () => void): void;
+}
+
+export interface Host {
+    on<K extends HostEvent>(event: K, handler: HostHandler<K>): void;
+
+    characters(): readonly HostCharacter[];
+    groups(): readonly HostGroup[];
+    /** The open group's id, or null in a 1:1 chat or none. */
+    groupId(): string | null;
+    /** Index into `characters()` ST currently has selected, as a number (ST mixes strings and numbers). */
+    characterId(): number | undefined;
+    /** `characters`, `character_edit`, `create`, `group_edit`, `group_create` or ''. */
+    menuType(): string;
+    /** `openai` for Chat Completion, `textgenerationwebui`, `kobold`, … */
+    mainApi(): string;
+    /** `no_connection` while disconnected. */
+    onlineStatus(): string;
+    /** The Chat Completion source in force (`custom`, `openai`, `claude`, …). */
+    chatCompletionSource(): string;
+    /** The live `extensions` object of ST's unsaved "Create character" form. */
+    newCharacterExtensions(): Record<string, unknown>;
+    writeCharacterExtension(index: number, key: string, value: unknown): Promise<void>;
+
+    /** `extension_settings[key]`, as stored (unvalidated). */
+    readSettings(key: string): unknown;
+    writeSettings(key: string, value: unknown): void;
+
+    /** `extension_settings.connectionManager` as stored (unvalidated). */
+    connectionManager(): unknown;
+    /**
+     * Select a Connection Profile the way the user does (ST's profile dropdown), and resolve once
+     * ST reports it loaded. `null` selects "<None>". Rejects with an EnsembleError
+     * PROFILE_SWITCH_TIMEOUT when ST has not reported it within `timeoutMs`.
+     */
+    selectProfile(id: string | null, timeoutMs: number): Promise<void>;
+    /** ST's `/model` command, exact name. */
+    setModel(model: string): Promise<void>;
+    /** The model ST would send now (Chat Completion: of the current source). */
+    currentModel(): string;
+    /** Chat Completion presets by name, read from the server (ST 1.12.6 keeps them module-private). */
+    chatCompletionPresets(): Promise<Record<string, unknown>>;
+
+    stopGeneration(): void;
+    registerSlashCommand(spec: SlashCommandSpec): Promise<void>;
+    toast(level: ToastLevel, message: string, title?: string): void;
+    confirm(title: string, text: string): Promise<boolean>;
+    readonly dom: HostDom;
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}

@@ -1,0 +1,208 @@
+import { EnsembleError } from '../shared/errors';
+import { log } from '../shared/log';
+import { createDom, type Purifier } from './dom';
+import type { Host, HostCharacter, HostEvent, HostGroup, SlashCommandSpec, ToastLevel } from './host';
+import { importStModule, slashCommandModules } from './st-modules';
+
+/* ST's globals, typed only as far as this file uses them (ST ships them untyped). */
+interface StEventSource {
+    on(event: string, fn: (...args: unknown[]) => unknown): void;
+    removeListener(event: string, fn: (...args: unknown[]) => unknown): void;
+}
+interface StContext {
+    characters: HostCharacter[];
+    groups: HostGroup[];
+    groupId: string | null;
+    characterId: unknown;
+    menuType: string;
+    mainApi: string;
+    onlineStatus: string;
+    createCharacterData: { extensions?: Record<string, unknown> };
+    extensionSettings: Record<string, unknown>;
+    eventSource: StEventSource;
+    eventTypes: Record<string, string>;
+    saveSettingsDebounced(): void;
+    writeExtensionField(id: number, key: string, value: unknown): Promise<void>;
+    getRequestHeaders(): Record<string, string>;
+    stopGeneration(): boolean;
+    callGenericPopup(content: unknown, type: number, input?: string, opts?: Record<string, unknown>): Promise<unknown>;
+    POPUP_TYPE: Record<string, number>;
+    POPUP_RESULT: Record<string, number | null>;
+    SlashCommandParser: { addCommandObject(cmd: unknown): void; commands: Record<string, { callback(named: Record<string, string>, value: string): unknown }> };
+    registerSlashCommand?(name: string, cb: (named: Record<string, string>, value: string) => unknown, aliases: string[], help: string): void;
+}
+interface Toastr { [level: string]: (message: string, title?: string, opts?: Record<string, unknown>) => void }
+interface OpenAiModule { oai_settings: { chat_completion_source: string }; getChatCompletionModel(): string }
+
+declare const SillyTavern: { getContext(): StContext };
+declare const toastr: Toastr;
+/** ST's own DOMPurify (index.html loads it for every page), so the bundle does not carry a second copy. */
+declare const DOMPurify: Purifier;
+
+const EVENT_KEYS: Record<HostEvent, string> = {
+    appReady: 'APP_READY',
+    chatChanged: 'CHAT_CHANGED',
+    groupMemberDrafted: 'GROUP_MEMBER_DRAFTED',
+    chatCompletionSettingsReady: 'CHAT_COMPLETION_SETTINGS_READY',
+    generationStopped: 'GENERATION_STOPPED',
+    generationEnded: 'GENERATION_ENDED',
+    characterEdited: 'CHARACTER_EDITED',
+    characterDeleted: 'CHARACTER_DELETED',
+    connectionProfileLoaded: 'CONNECTION_PROFILE_LOADED',
+    groupUpdated: 'GROUP_UPDATED',
+};
+
+const ctx = (): StContext => SillyTavern.getContext();
+
+function eventName(event: HostEvent): string {
+    const name = ctx().eventTypes[EVENT_KEYS[event]];
+    if (!name) throw new EnsembleError('HOST_UNSUPPORTED', `This SillyTavern has no ${EVENT_KEYS[event]} event.`);
+    return name;
+}
+
+/**
+ * Creates the host over the running ST. Call after ST loaded the extension; `openai.js` is imported
+ * once here (1.12.6 exposes the Chat Completion source and model only as module exports).
+ */
+export async function createStHost(): Promise<Host> {
+    let openai: OpenAiModule | null = null;
+    try {
+        openai = await importStModule<OpenAiModule>('openai.js');
+    } catch (err) {
+        log.warn('could not import openai.js; Chat Completion source reads as unknown', err);
+    }
+
+    const host: Host = {
+        on(event, handler) {
+            const name = eventName(event);
+            ctx().eventSource.on(name, async (...args: unknown[]) => {
+                try {
+                    return await (handler as (...a: unknown[]) => unknown)(...args);
+                } catch (err) {
+                    log.error(`handler for ${name} failed`, err);
+                }
+            });
+        },
+        characters: () => ctx().characters,
+        groups: () => ctx().groups,
+        groupId: () => ctx().groupId ?? null,
+        characterId() {
+            const raw = ctx().characterId;
+            if (raw === undefined || raw === null || raw === '') return undefined;
+            const n = Number(String(raw));
+            return Number.isInteger(n) && n >= 0 ? n : undefined;
+        },
+        menuType: () => ctx().menuType ?? '',
+        mainApi: () => ctx().mainApi,
+        onlineStatus: () => ctx().onlineStatus,
+        chatCompletionSource: () => openai?.oai_settings.chat_completion_source ?? '',
+        newCharacterExtensions() {
+            const data = ctx().createCharacterData;
+            data.extensions ??= {};
+            return data.extensions;
+        },
+        writeCharacterExtension: (index, key, value) => ctx().writeExtensionField(index, key, value),
+        readSettings: (key) => ctx().extensionSettings[key],
+        writeSettings(key, value) {
+            const c = ctx();
+            c.extensionSettings[key] = value;
+            c.saveSettingsDebounced();
+        },
+        connectionManager: () => ctx().extensionSettings.connectionManager,
+        selectProfile: (id, timeoutMs) => selectProfile(id, timeoutMs),
+        async setModel(model) {
+            await ctx().SlashCommandParser.commands.model?.callback({ quiet: 'true' }, model);
+        },
+        currentModel: () => (ctx().mainApi === 'openai' && openai ? openai.getChatCompletionModel() : ''),
+        async chatCompletionPresets() {
+            const res = await fetch('/api/settings/get', { method: 'POST', headers: ctx().getRequestHeaders(), body: '{}' });
+            if (!res.ok) throw new Error(`settings read failed: HTTP ${res.status}`);
+            const body = (await res.json()) as { openai_settings?: unknown; openai_setting_names?: unknown };
+            const names = Array.isArray(body.openai_setting_names) ? body.openai_setting_names : [];
+            const values = Array.isArray(body.openai_settings) ? body.openai_settings : [];
+            const out: Record<string, unknown> = {};
+            names.forEach((name, i) => {
+                try {
+                    out[String(name)] = typeof values[i] === 'string' ? JSON.parse(values[i]) : values[i];
+                } catch {
+                    log.warn(`preset ${String(name)} is not valid JSON`);
+                }
+            });
+            return out;
+        },
+        stopGeneration: () => void ctx().stopGeneration(),
+        registerSlashCommand: (spec) => registerSlashCommand(spec),
+        toast(level: ToastLevel, message: string, title?: string) {
+            // escapeHtml: names and profile names come from users and cards.
+            toastr[level]?.(message, title, { escapeHtml: true });
+        },
+        async confirm(title, text) {
+            const c = ctx();
+            const body = document.createElement('div');
+            const h = document.createElement('h3');
+            h.textContent = title;
+            const p = document.createElement('p');
+            p.style.whiteSpace = 'pre-wrap';
+            p.textContent = text;
+            body.append(h, p);
+            const result = await c.callGenericPopup(body, c.POPUP_TYPE.CONFIRM ?? 2);
+            return result === (c.POPUP_RESULT.AFFIRMATIVE ?? 1);
+        },
+        dom: createDom(document, DOMPurify),
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
+    return host;
+}
+
+/** Selects through ST's own dropdown, so ST's connection manager applies and records it as usual. */
+function selectProfile(id: string | null, timeoutMs: number): Promise<void> {
+    const select = document.getElementById('connection_profiles') as HTMLSelectElement | null;
+    if (!select) return Promise.reject(new EnsembleError('HOST_UNSUPPORTED', 'ST\'s Connection Profiles are not available.'));
+    const { eventSource } = ctx();
+    const name = eventName('connectionProfileLoaded');
+    return new Promise<void>((resolve, reject) => {
+        const done = (err?: Error) => {
+            clearTimeout(timer);
+            eventSource.removeListener(name, onLoaded);
+            if (err) reject(err); else resolve();
+        };
+        const onLoaded = () => done();
+        const timer = setTimeout(() => done(new EnsembleError('PROFILE_SWITCH_TIMEOUT',
+            `ST did not finish loading the connection profile within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+        eventSource.on(name, onLoaded);
+        select.value = id ?? '';
+        select.dispatchEvent(new Event('change'));
+    });
+}
+
+async function registerSlashCommand(spec: SlashCommandSpec): Promise<void> {
+    const c = ctx();
+    const m = await slashCommandModules(c as unknown as Record<string, unknown>);
+    if (!m) {
+        // Older hosts: the deprecated string-help registration still gives a working command.
+        c.registerSlashCommand?.(spec.name, (named, value) => spec.callback(named, value ?? ''), spec.aliases ?? [], spec.helpString);
+        return;
+    }
+    const typeOf = (t: string) => m.ARGUMENT_TYPE[t.toUpperCase() === 'BOOL' ? 'BOOLEAN' : t.toUpperCase()] ?? m.ARGUMENT_TYPE.STRING;
+    const enumProvider = (values?: () => string[]) => (values ? () => values().map((v) => new m.SlashCommandEnumValue(v)) : undefined);
+    c.SlashCommandParser.addCommandObject(m.SlashCommand.fromProps({
+        name: spec.name,
+        aliases: spec.aliases ?? [],
+        returns: spec.returns,
+        helpString: spec.helpString,
+        callback: async (named: Record<string, unknown>, unnamed: unknown) => {
+            const strings: Record<string, string> = {};
+            for (const [k, v] of Object.entries(named)) if (typeof v === 'string') strings[k] = v;
+            return spec.callback(strings, typeof unnamed === 'string' ? unnamed : '');
+        },
+        namedArgumentList: (spec.namedArgs ?? []).map((a) => m.SlashCommandNamedArgument.fromProps({
+            name: a.name, description: a.description, typeList: [typeOf(a.type)], isRequired: !!a.required,
+            enumProvider: enumProvider(a.enumValues),
+        })),
+        unnamedArgumentList: spec.unnamedArg ? [m.SlashCommandArgument.fromProps({
+            description: spec.unnamedArg.description, typeList: [typeOf(spec.unnamedArg.type)], isRequired: !!spec.unnamedArg.required,
+            enumProvider: enumProvider(spec.unnamedArg.enumValues),
+        })] : [],
+    }));
+}

@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+    plugins: [{
+        // Same as esbuild's `text` loader in scripts/build.mjs: templates are imported as strings.
+        name: 'html-as-text',
+        load(id) {
+            return id.endsWith('.html') ? `export default ${JSON.stringify(readFileSync(id, 'utf8'))};` : null;
+        },
+    }],
+    test: {
+        include: ['tests/**/*.test.ts'],
+        exclude: ['tests/e2e/**', 'node_modules/**'],
+        environment: 'jsdom',
+    },
+});
