@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// npm run bench — measured side by side in one run (a script, not a timed test):
+//   * bundle size (gzip) of dist/index.js;
+//   * in real SillyTavern 1.12.6 with the rig's mock: time from GROUP_MEMBER_DRAFTED to the request
+//     reaching the mock, per group member, with no extension, with Ensemble installed but nothing
+//     assigned, and with Ensemble routing every member through its own profile.
+// Needs ST (ST_DIR, default ../st) and ../shared/st-rig; without them only the bundle size is printed.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
+
+const TURNS = Number(process.env.BENCH_TURNS || 8);
+const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1 };
+
+spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+const gz = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'index.js'))).length / 1024;
+console.log(`bundle: dist/index.js ${gz.toFixed(1)} KB gzip (goal ≤ ${GOALS.bundleKb} KB): ratio to goal ${(gz / GOALS.bundleKb).toFixed(2)}`);
+
+const ST_DIR = path.resolve(process.env.ST_DIR || path.join(ROOT, '..', 'st'));
+if (!fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
+    console.log(`bench: ST part skipped (no SillyTavern at ST_DIR=${ST_DIR})`);
+    process.exit(0);
+}
+const up = spawnSync(path.join(RIG, 'st-up.sh'), ['--reset', '--with-mock'], { env: { ...process.env, ST_DIR, MOCK_QUIET: '1' }, encoding: 'utf8' });
+if (up.status !== 0) throw new Error(`st-up failed: ${up.stderr}`);
+
+const st = await loadRig();
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : NaN; };
+
+/** Runs `TURNS` group turns; pairs each draft (page clock) with the mock's request (same machine clock). */
+async function measure(page, label) {
+    await st.sendAndWait(page, `${label} warm-up`, { expectReplies: 3, settleMs: 200 }); // first turn pays one-off costs
+    const since = Date.now();
+    await page.evaluate(() => { window.__emitTimes = []; });
+    for (let i = 0; i < TURNS; i++) await st.sendAndWait(page, `${label} ${i}`, { expectReplies: 3, settleMs: 200 });
+    const emits = await page.evaluate(() => window.__emitTimes);
+    const events = await st.harnessEvents(page, since);
+    const drafts = events.filter((e) => e.ev === 'group_member_drafted');
+    const reqs = (await st.mockRequests({ since })).filter((r) => r.path?.includes('chat/completions'));
+    const n = Math.min(drafts.length, reqs.length);
+    const deltas = [];
+    for (let i = 0; i < n; i++) deltas.push(reqs[i].t - drafts[i].t);
+    // All listeners of the two events Ensemble handles per member, timed around ST's own emit().
+    const perMember = [];
+    const drafted = emits.filter((e) => e.ev === 'group_member_drafted');
+    const ready = emits.filter((e) => e.ev === 'chat_completion_settings_ready');
+    for (let i = 0; i < Math.min(drafted.length, ready.length); i++) perMember.push(drafted[i].ms + ready[i].ms);
+    const m = median(deltas);
+    console.log(`  ${label.padEnd(30)} listeners per member median ${median(perMember).toFixed(3)} ms (n=${perMember.length}); `
+        + `draft → request median ${m.toFixed(1)} ms (n=${n}, min ${Math.min(...deltas)}, max ${Math.max(...deltas)})`);
+    return { total: m, listeners: median(perMember) };
+}
+
+const browser = await st.launch();
+try {
+    const s = await st.openST(browser);
+    const page = s.page;
+    // Time every emit of the two events, all listeners included (ST's modules call this same object).
+    await page.evaluate(() => {
+        const es = SillyTavern.getContext().eventSource;
+        const emit = es.emit.bind(es);
+        window.__emitTimes = [];
+        es.emit = async (ev, ...args) => {
+            const t = performance.now();
+            try { return await emit(ev, ...args); } finally {
+                if (ev === 'group_member_drafted' || ev === 'chat_completion_settings_ready') window.__emitTimes.push({ ev, ms: performance.now() - t });
+            }
+        };
+    });
+    await setupConnection(st, page);
+    // Each phase in a new group with the same members, so every phase starts from an empty chat
+    // (a longer chat makes ST's own prompt building slower, which is not Ensemble's cost).
+    const freshGroup = async (name) => {
+        const id = await st.createGroup(page, { name, members: ['Alice', 'Bob', 'Carol'], activation: 1 });
+        await st.openGroup(page, id);
+    };
+    console.log(`group turns in real ST 1.12.6, ${TURNS} turns × 3 members per phase:`);
+    await freshGroup('Bench none');
+    const none = await measure(page, 'no extension');
+    await installEnsemble(st, page);
+    await freshGroup('Bench idle');
+    const idle = await measure(page, 'Ensemble, nothing assigned');
+    await st.slash(page, '/ens-profile char=Alice Mock-A');
+    await st.slash(page, '/ens-profile char=Bob Mock-B');
+    await st.slash(page, '/ens-profile char=Carol Mock-C');
+    await freshGroup('Bench routed');
+    const routed = await measure(page, 'Ensemble, every member routed');
+    const line = (what, m, goal) => console.log(`${what}: ${(m.listeners - none.listeners).toFixed(3)} ms added per member (goal ${goal}); `
+        + `draft → request ${(m.total - none.total).toFixed(1)} ms added, ratio ${(m.total / none.total).toFixed(3)} to no extension`);
+    line('nothing assigned', idle, `< ${GOALS.idleMs} ms`);
+    line('routed          ', routed, `≤ ${GOALS.routedMs} ms`);
+    await st.closeSession(s);
+} finally {
+    await browser.close();
+    spawnSync(path.join(RIG, 'st-down.sh'), [], { stdio: 'ignore' });
+}

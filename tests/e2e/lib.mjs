@@ -1,0 +1,72 @@
+// Shared helpers for the end-to-end suites: real SillyTavern 1.12.6 (../shared/st-rig) in headless Chromium.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RIG = process.env.ST_RIG || path.resolve(ROOT, '..', 'shared', 'st-rig');
+export const EXT_NAME = 'Ensemble';
+
+export async function loadRig() {
+    return import(path.join(RIG, 'drive.mjs'));
+}
+
+/** PASS/FAIL lines and a tally; a failed check does not stop the suite, so one run shows every failure. */
+export function createChecks(suite) {
+    const results = [];
+    const check = (name, ok, detail = '') => {
+        results.push({ name, ok: !!ok, detail });
+        console.log(`${ok ? 'PASS' : 'FAIL'}  ${suite}: ${name}${detail ? `  — ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` : ''}`);
+        return !!ok;
+    };
+    return { check, results, failed: () => results.filter((r) => !r.ok).length };
+}
+
+/** Installs the working tree (committed or not, without node_modules) through ST's own "Install extension". */
+export async function installEnsemble(st, page) {
+    const prep = st.prepareBareRepo(ROOT, EXT_NAME, { snapshot: true });
+    const server = await st.startGitServer(prep.root);
+    try {
+        const r = await st.installExtensionViaUi(page, `${server.base}/${EXT_NAME}.git`);
+        if (!r.ok) throw new Error(`install failed: ${r.toast}`);
+        await page.waitForFunction(() => !!document.getElementById('ensemble_settings'), null, { timeout: 20_000 });
+        return r;
+    } finally {
+        await server.stop();
+    }
+}
+
+/** Waits until the mock has logged `count` chat requests since `since`. */
+export async function waitForMock(st, { since, count, timeout = 20_000, filter = (r) => r.path?.includes('chat/completions') }) {
+    const deadline = Date.now() + timeout;
+    let reqs = [];
+    while (Date.now() < deadline) {
+        reqs = (await st.mockRequests({ since })).filter(filter);
+        if (reqs.length >= count) return reqs;
+        await st.sleep(100);
+    }
+    return reqs;
+}
+
+export function outDir() {
+    const dir = path.join(ROOT, '.e2e-out');
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+}
+
+/**
+ * Alice, Bob and Carol; Custom (OpenAI-compatible) → the rig's mock; one preset + profile per key:
+ * Mock-A (gpt-a, sk-a), Mock-B (gpt-b, sk-b), Mock-C (gpt-c, sk-c) and the user's own "Mine"
+ * (gpt-c, sk-mine), which ends selected. Keys travel in each preset's include-headers.
+ */
+export async function setupConnection(st, page) {
+    for (const c of st.DEFAULT_CHARACTERS) await st.createCharacter(page, c);
+    await st.configureCustomOpenAI(page, { model: 'gpt-a', key: 'sk-a' });
+    for (const [name, model, key] of [['Mock-A', 'gpt-a', 'sk-a'], ['Mock-B', 'gpt-b', 'sk-b'], ['Mock-C', 'gpt-c', 'sk-c'], ['Mine', 'gpt-c', 'sk-mine']]) {
+        await st.setCustomModel(page, model);
+        await st.savePresetWithKeyHeader(page, name, key);
+        await st.createProfile(page, name);
+    }
+    await st.switchProfile(page, 'Mine');
+    await st.flushSettings(page);
+}
