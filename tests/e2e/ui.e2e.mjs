@@ -1,0 +1,94 @@
+// Ensemble's UI in real SillyTavern 1.12.6: a new, unsaved character, the group editor's default,
+// the settings panel, and the one-time Multi-Model Chat import offered at startup.
+import path from 'node:path';
+import { createChecks, installEnsemble, loadRig, outDir, setupConnection } from './lib.mjs';
+
+const st = await loadRig();
+const { check, failed } = createChecks('ui');
+
+const browser = await st.launch();
+const hard = setTimeout(() => { console.log('FAIL  ui: global timeout'); process.exit(1); }, 600_000);
+try {
+    let s = await st.openST(browser);
+    let page = s.page;
+    await setupConnection(st, page);
+    await installEnsemble(st, page);
+
+    // A new character: assign before it exists; ST posts our extension field on create.
+    await st.openCharactersDrawer(page);
+    await page.locator('#rm_button_create').click();
+    await page.locator('#character_name_pole').fill('Dana');
+    await page.locator('#advanced_div').click();
+    await page.locator('#ensemble_card_section select').selectOption({ label: 'Mock-B' });
+    await page.locator('#character_cross').click();
+    await page.locator('#create_button_label').click();
+    await page.waitForFunction(() => SillyTavern.getContext().characters.some((c) => c.name === 'Dana'), null, { timeout: 20_000 });
+    const dana = await page.evaluate(() => SillyTavern.getContext().characters.find((c) => c.name === 'Dana').data?.extensions?.ensemble);
+    check('a new, unsaved character keeps the profile picked before it was created', dana?.profileName === 'Mock-B' && !!dana?.profileId, dana);
+    await st.closeCharactersDrawer(page);
+
+    // Group editor default.
+    const groupId = await st.createGroup(page, { name: 'Editors', members: ['Alice', 'Bob'], activation: 1 });
+    await st.openGroup(page, groupId);
+    await st.openCharactersDrawer(page);
+    const groupSelect = page.locator('#ensemble_group_section select');
+    await groupSelect.waitFor({ state: 'visible', timeout: 10_000 });
+    await groupSelect.selectOption({ label: 'Mock-C' });
+    const defaults = await page.evaluate(() => SillyTavern.getContext().extensionSettings.ensemble.profiles.groupDefaults);
+    check('the group editor sets the group default', defaults[groupId]?.name === 'Mock-C', defaults);
+    check('/ens-profile group=… reads it back', (await st.slash(page, '/ens-profile group=Editors')) === 'Mock-C');
+    await st.closeCharactersDrawer(page);
+
+    // Settings panel.
+    await st.openExtensionsDrawer(page);
+    await page.locator('#ensemble_settings .inline-drawer-toggle').click();
+    await page.locator('#ensemble_settings [data-ens-setting="soloAuto"]').check();
+    await page.locator('#ensemble_settings [data-ens="fallback"]').selectOption({ label: 'Mock-A' });
+    const saved = await page.evaluate(() => SillyTavern.getContext().extensionSettings.ensemble.profiles);
+    check('panel toggles and the global fallback are saved', saved.soloAuto === true && saved.fallback?.name === 'Mock-A', saved);
+    await page.locator('#ensemble_settings').scrollIntoViewIfNeeded();
+    await st.screenshot(page, path.join(outDir(), 'settings-panel.png'));
+    await st.closeExtensionsDrawer(page);
+
+    // 1:1 chat with "Also in 1:1 chats" on: Alice has no profile of her own, so the fallback (Mock-A) applies.
+    await page.evaluate(async () => {
+        const ctx = SillyTavern.getContext();
+        await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === 'Alice')));
+    });
+    await page.waitForFunction(() => !SillyTavern.getContext().groupId, null, { timeout: 15_000 });
+    const since = Date.now();
+    await st.sendAndWait(page, 'hello Alice', { expectReplies: 1 });
+    const solo = (await st.mockRequests({ since })).filter((r) => r.path?.includes('chat/completions'));
+    check('a 1:1 chat uses the fallback profile when opted in', solo.length === 1 && solo[0].model === 'gpt-a' && solo[0].key === 'sk-a', solo.map((r) => `${r.model}:${r.key}`));
+    check('and ST\'s own profile stays the user\'s', (await st.stState(page)).selectedProfile === 'Mine');
+
+    // Multi-Model Chat's settings, then a reload: Ensemble offers the import once.
+    await page.evaluate(async () => {
+        SillyTavern.getContext().extensionSettings.multi_model_chat = { characterProfiles: { 'Carol.png': 'Mock-C', Bob: 'Mock-B', Ghost: 'Mock-A' }, groupDefaults: {} };
+        const sc = await import('/script.js');
+        await sc.saveSettings();
+    });
+    await st.closeSession(s, { flush: false });
+    s = await st.openST(browser);
+    page = s.page;
+    await st.answerPopup(page, { contains: 'Multi-Model Chat', timeout: 20_000 });
+    await page.waitForFunction(() => SillyTavern.getContext().characters.find((c) => c.name === 'Carol')?.data?.extensions?.ensemble?.profileName === 'Mock-C', null, { timeout: 15_000 });
+    const imported = await page.evaluate(() => Object.fromEntries(SillyTavern.getContext().characters.map((c) => [c.name, c.data?.extensions?.ensemble?.profileName ?? null])));
+    check('Multi-Model Chat assignments are imported into cards (by avatar and by name)', imported.Carol === 'Mock-C' && imported.Bob === 'Mock-B', imported);
+    const report = await page.evaluate(() => [...document.querySelectorAll('#toast-container .toast')].map((t) => t.textContent).join(' | '));
+    check('the import reports what it skipped', /Ghost/.test(report), report);
+    await st.closeSession(s);
+    s = await st.openST(browser);
+    page = s.page;
+    await st.sleep(1500);
+    const asked = await page.locator('dialog.popup[open]:has-text("Multi-Model Chat")').count();
+    check('the import is offered only once', asked === 0);
+    check('no uncaught page errors', s.pageErrors.length === 0, s.pageErrors.map((e) => e.message).slice(0, 3));
+    await st.closeSession(s);
+} catch (e) {
+    check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
+} finally {
+    clearTimeout(hard);
+    await browser.close();
+}
+process.exit(failed() ? 1 : 0);
