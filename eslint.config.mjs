@@ -23,4 +23,9 @@ export default tseslint.config(
         files: ['**/*.mjs'],
         languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly' } },
     },
+    {
+        // Code passed to page.evaluate() runs inside SillyTavern's page.
+        files: ['tests/e2e/**/*.mjs', 'bench/**/*.mjs'],
+        languageOptions: { globals: { SillyTavern: 'readonly', window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', FormData: 'readonly', File: 'readonly' } },
+    },
 );

@@ -71,7 +71,7 @@ export interface HostDom {
     query<E extends Element = HTMLElement>(selector: string): E | null;
     /** Delegated click handler on the whole page (survives ST re-rendering the target). */
     onClick(selector: string, handler: (target: Element) => void): void;
-    /** Runs `cb` whenever the subtree of `selector` changes (attributes included). Debounced to a frame. */
+    /** Runs `cb` when the element `selector` is shown or hidden (its style or class changes). Debounced to a frame. */
     observe(selector: string, cb: () => void): void;
 }
 
@@ -82,6 +82,8 @@ export interface Host {
     groups(): readonly HostGroup[];
     /** The open group's id, or null in a 1:1 chat or none. */
     groupId(): string | null;
+    /** True while ST runs a group turn (its member loop), false otherwise. */
+    isGroupGenerating(): boolean;
     /** Index into `characters()` ST currently has selected, as a number (ST mixes strings and numbers). */
     characterId(): number | undefined;
     /** `characters`, `character_edit`, `create`, `group_edit`, `group_create` or ''. */

@@ -33,6 +33,7 @@ interface StContext {
 }
 interface Toastr { [level: string]: (message: string, title?: string, opts?: Record<string, unknown>) => void }
 interface OpenAiModule { oai_settings: { chat_completion_source: string }; getChatCompletionModel(): string }
+interface GroupChatsModule { is_group_generating: boolean }
 
 declare const SillyTavern: { getContext(): StContext };
 declare const toastr: Toastr;
@@ -65,12 +66,16 @@ function eventName(event: HostEvent): string {
  * once here (1.12.6 exposes the Chat Completion source and model only as module exports).
  */
 export async function createStHost(): Promise<Host> {
-    let openai: OpenAiModule | null = null;
-    try {
-        openai = await importStModule<OpenAiModule>('openai.js');
-    } catch (err) {
-        log.warn('could not import openai.js; Chat Completion source reads as unknown', err);
-    }
+    const [openai, groupChats] = await Promise.all([
+        importStModule<OpenAiModule>('openai.js').catch((err) => {
+            log.warn('could not import openai.js; Chat Completion source reads as unknown', err);
+            return null;
+        }),
+        importStModule<GroupChatsModule>('group-chats.js').catch((err) => {
+            log.warn('could not import group-chats.js; group turns are not detected', err);
+            return null;
+        }),
+    ]);
 
     const host: Host = {
         on(event, handler) {
@@ -86,6 +91,8 @@ export async function createStHost(): Promise<Host> {
         characters: () => ctx().characters,
         groups: () => ctx().groups,
         groupId: () => ctx().groupId ?? null,
+        // A live ES module binding: reads ST's current value on every call.
+        isGroupGenerating: () => groupChats?.is_group_generating === true,
         characterId() {
             const raw = ctx().characterId;
             if (raw === undefined || raw === null || raw === '') return undefined;

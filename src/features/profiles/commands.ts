@@ -1,4 +1,5 @@
 import type { Host, HostCharacter } from '../../host/host';
+import type { ProfileRef } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
 import { cardRef, writeCardRef } from './assignments';
@@ -16,6 +17,11 @@ export function findCharacter(host: Host, name: string): { index: number; charac
     if (matches.length === 1) return { index: matches[0]!, character: chars[matches[0]!]! };
     if (matches.length > 1) return `Several characters are named "${name}"; use the avatar file name instead (${matches.map((i) => chars[i]!.avatar).join(', ')}).`;
     return `No character named "${name}".`;
+}
+
+/** The profile's name as it is now (it may have been renamed since it was stored), else the stored label. */
+function currentName(profiles: readonly ConnectionProfile[], ref: ProfileRef | null | undefined): string {
+    return ref ? (findProfile(profiles, ref)?.name ?? refLabel(ref)) : '';
 }
 
 function findProfileByText(profiles: readonly ConnectionProfile[], text: string): ConnectionProfile | undefined {
@@ -40,7 +46,7 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
         if (named.char) {
             const found = findCharacter(host, named.char);
             if (typeof found === 'string') return fail(found);
-            if (!profile && !clear) return cardRef(found.character)?.name ?? '';
+            if (!profile && !clear) return currentName(profiles, cardRef(found.character));
             try {
                 await writeCardRef(host, found.index, profile ? refOf(profile) : null);
             } catch (err) {
@@ -52,7 +58,7 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
             const group = host.groups().find((g) => g.name === named.group) ?? host.groups().find((g) => g.id === named.group);
             if (!group) return fail(`No group named "${named.group}".`);
             const current = store.get().profiles.groupDefaults[group.id];
-            if (!profile && !clear) return current ? refLabel(current) : '';
+            if (!profile && !clear) return currentName(profiles, current);
             store.update((s) => {
                 if (profile) s.profiles.groupDefaults[group.id] = refOf(profile);
                 else delete s.profiles.groupDefaults[group.id];
@@ -64,16 +70,18 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
 
     const ensProfiles = (): string => {
         const settings = store.get().profiles;
+        const profiles = listProfiles(host);
+        const label = (ref: ProfileRef) => currentName(profiles, ref);
         const characters: Record<string, { name: string; profile: string }> = {};
         for (const c of host.characters()) {
             const ref = cardRef(c);
-            if (ref) characters[c.avatar] = { name: c.name, profile: refLabel(ref) };
+            if (ref) characters[c.avatar] = { name: c.name, profile: label(ref) };
         }
         const groups: Record<string, { name: string; profile: string }> = {};
         for (const [id, ref] of Object.entries(settings.groupDefaults)) {
-            groups[id] = { name: host.groups().find((g) => g.id === id)?.name ?? '', profile: refLabel(ref) };
+            groups[id] = { name: host.groups().find((g) => g.id === id)?.name ?? '', profile: label(ref) };
         }
-        return JSON.stringify({ characters, groups, fallback: settings.fallback ? refLabel(settings.fallback) : null });
+        return JSON.stringify({ characters, groups, fallback: settings.fallback ? label(settings.fallback) : null });
     };
 
     return Promise.all([

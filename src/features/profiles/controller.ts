@@ -28,6 +28,8 @@ export class ProfilesController {
     private switchedFor: string | null = null;
     /** member→profile pairs already announced in this chat: one toast each, not one per turn. */
     private readonly announced = new Set<string>();
+    /** Missing-profile warnings already shown in this chat (same reason: one toast, not one per turn). */
+    private readonly warned = new Set<string>();
 
     constructor(private readonly host: Host, private readonly store: SettingsStore) {
         this.presets = new PresetCache(host);
@@ -38,7 +40,7 @@ export class ProfilesController {
         this.host.on('groupMemberDrafted', (chId) => this.onDrafted(chId));
         this.host.on('chatCompletionSettingsReady', (body) => this.onRequest(body));
         this.host.on('chatChanged', () => this.onChatChanged());
-        this.host.on('generationStopped', () => this.restoreIfSwitched('stopped'));
+        this.host.on('generationStopped', () => void this.restoreIfSwitched('stopped'));
         this.host.on('connectionProfileLoaded', () => void this.presets.refresh());
     }
 
@@ -65,11 +67,17 @@ export class ProfilesController {
     /** Makes ST ready to send `character`'s next request through its resolved profile. */
     private async prepare(character: HostCharacter, res: Resolution, scope: string): Promise<void> {
         if (!res.profile) {
-            // Unassigned: this member speaks through what the user had.
-            await this.restoreIfSwitched('unassigned member');
+            // Unassigned: this member speaks through what the user had, or not at all.
+            if (!(await this.restoreIfSwitched('unassigned member'))) this.stopTurn(character, 'your own connection could not be restored');
             return;
         }
-        const plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
+        let plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
+        if (plan.kind === 'switch' && this.switcher.switched && res.profile.mode === 'cc') {
+            // Back on the user's own connection first: from there this profile may route, and so may
+            // the members after it, instead of one full switch each.
+            if (!(await this.restoreIfSwitched('routable profile'))) return this.stopTurn(character, 'your own connection could not be restored');
+            plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
+        }
         if (plan.kind === 'route') {
             // Usually cached already; the first draft after a preset was created reads it once.
             await this.presets.get(res.profile.preset);
@@ -82,11 +90,16 @@ export class ProfilesController {
             this.switchedFor = scope;
             this.announce(character, res.profile);
         } catch (err) {
-            this.host.toast('error', `${character.name}'s turn was stopped: ${errorMessage(err)}`, 'Ensemble');
-            this.drafted = null;
-            this.host.stopGeneration();
+            this.stopTurn(character, errorMessage(err));
             await this.restoreIfSwitched('failed switch');
         }
+    }
+
+    /** Never a silent drop: say why, then stop ST's turn (the group loop checks the signal before the next member). */
+    private stopTurn(character: HostCharacter, why: string): void {
+        this.host.toast('error', `${character.name}'s turn was stopped: ${why}`, 'Ensemble');
+        this.drafted = null;
+        this.host.stopGeneration();
     }
 
     /** CHAT_COMPLETION_SETTINGS_READY: rewrite the body of a drafted member's (or, opted in, a solo character's) request. */
@@ -99,7 +112,8 @@ export class ProfilesController {
         const plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
         if (plan.kind !== 'route') return; // a full switch already put ST on this profile
         const preset = this.presets.peek(res.profile.preset) ?? await this.presets.get(res.profile.preset);
-        if (res.profile.preset && !preset) {
+        if (res.profile.preset && !preset && !this.warned.has(`preset\n${res.profile.preset}`)) {
+            this.warned.add(`preset\n${res.profile.preset}`);
             this.host.toast('warning', `Preset "${res.profile.preset}" of profile "${res.profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
         }
         applyRoute(body, res.profile, preset);
@@ -112,7 +126,8 @@ export class ProfilesController {
         const character = this.host.characters()[chId];
         if (!character) return null;
         if (groupId) {
-            // Only inside ST's group loop: ST keeps the drafted member selected until the turn ends.
+            // Only inside ST's group loop, for the member it drafted: viewing a member's card also selects it.
+            if (!this.host.isGroupGenerating()) return null;
             if (!this.drafted || this.drafted.chId !== chId || this.drafted.avatar !== character.avatar) return null;
             return { character, groupId };
         }
@@ -122,6 +137,7 @@ export class ProfilesController {
     private async onChatChanged(): Promise<void> {
         this.drafted = null;
         this.announced.clear();
+        this.warned.clear();
         void this.presets.refresh();
         const groupId = this.host.groupId();
         const chId = this.host.characterId();
@@ -138,19 +154,25 @@ export class ProfilesController {
         }
     }
 
-    private async restoreIfSwitched(why: string): Promise<void> {
-        if (!this.switcher.switched) return;
+    /** Puts the user's profile back if Ensemble switched away from it; false (with a toast) if that failed. */
+    private async restoreIfSwitched(why: string): Promise<boolean> {
+        if (!this.switcher.switched) return true;
         log.info(`restoring connection (${why})`);
         this.switchedFor = null;
         try {
             await this.switcher.restore();
+            return true;
         } catch (err) {
             this.host.toast('error', `Could not restore your connection profile: ${errorMessage(err)}`, 'Ensemble');
+            return false;
         }
     }
 
     private reportMissing(character: HostCharacter, res: Resolution): void {
         for (const m of res.missing) {
+            const key = `${character.avatar}\n${m.source}\n${refLabel(m.ref)}`;
+            if (this.warned.has(key)) continue;
+            this.warned.add(key);
             const then = res.profile ? `using ${SOURCE_LABEL[res.source as keyof typeof SOURCE_LABEL]} "${res.profile.name}"` : 'using ST\'s current connection';
             this.host.toast('warning', `${character.name}: profile "${refLabel(m.ref)}" (${m.source}) no longer exists; ${then}.`, 'Ensemble');
         }

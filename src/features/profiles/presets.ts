@@ -12,6 +12,8 @@ export class PresetCache {
     private presets = new Map<string, ChatPreset>();
     private loading: Promise<void> | null = null;
     private loaded = false;
+    /** Names looked up after a refresh and not found: not fetched again until the next refresh. */
+    private readonly missing = new Set<string>();
 
     constructor(private readonly host: Host) {}
 
@@ -26,6 +28,7 @@ export class PresetCache {
                 }
                 this.presets = next;
                 this.loaded = true;
+                this.missing.clear();
             })
             .catch((err) => log.warn('could not read Chat Completion presets:', errorMessage(err)))
             .finally(() => { this.loading = null; });
@@ -35,7 +38,10 @@ export class PresetCache {
     /** The preset, fetching the list first if it was never read or does not have this name yet. */
     async get(name: string | undefined): Promise<ChatPreset | undefined> {
         if (!name) return undefined;
-        if (!this.presets.has(name) || !this.loaded) await this.refresh();
+        if (this.presets.has(name)) return this.presets.get(name);
+        if (this.loaded && this.missing.has(name)) return undefined;
+        await this.refresh();
+        if (!this.presets.has(name)) this.missing.add(name);
         return this.presets.get(name);
     }
 

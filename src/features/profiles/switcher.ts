@@ -1,7 +1,7 @@
 import type { Host } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
 import { log } from '../../shared/log';
-import { selectedProfileId } from './catalog';
+import { listProfiles, selectedProfileId } from './catalog';
 import type { ConnectionProfile } from './schema';
 
 /**
@@ -24,19 +24,15 @@ export class Switcher {
     switchTo(profile: ConnectionProfile): Promise<void> {
         return this.serial(async () => {
             const before = selectedProfileId(this.host);
-            if (this.original === undefined) this.original = { profileId: before };
-            if (before !== profile.id || !this.matches(profile)) {
-                log.info(`switching ST's connection to profile ${profile.id}`);
-                await this.select(profile.id, profile.name);
-            }
-            if (profile.mode === 'cc' && profile.model && this.host.currentModel() !== profile.model) {
-                await this.host.setModel(profile.model);
-                if (this.host.currentModel() !== profile.model) {
-                    throw new EnsembleError('PROFILE_SWITCH_MISMATCH',
-                        `ST kept model "${this.host.currentModel()}" instead of "${profile.model}" for profile "${profile.name}".`);
+            if (this.original === undefined) {
+                // ST applies nothing for "<None>", so without a profile of the user's own there is nothing to restore to.
+                if (before === null) {
+                    throw new EnsembleError('PROFILE_SWITCH_NO_RESTORE',
+                        `profile "${profile.name}" needs a full connection switch, and Ensemble could not switch back afterwards: select a Connection Profile of your own first.`);
                 }
+                this.original = { profileId: before };
             }
-            await this.waitOnline(profile.name);
+            await this.apply(profile);
         });
     }
 
@@ -46,18 +42,35 @@ export class Switcher {
             if (this.original === undefined) return;
             const { profileId } = this.original;
             this.original = undefined;
-            if (selectedProfileId(this.host) === profileId) return;
+            const own = listProfiles(this.host).find((p) => p.id === profileId);
+            if (!own) throw new EnsembleError('PROFILE_MISSING', 'your own Connection Profile no longer exists, so ST stays on the last one Ensemble selected.');
             log.info('restoring the user\'s connection profile');
-            await this.select(profileId, 'your previous profile');
+            await this.apply(own);
         });
+    }
+
+    /** Selects `profile` unless ST is on it already, then checks the model and waits until ST is online. */
+    private async apply(profile: ConnectionProfile): Promise<void> {
+        if (selectedProfileId(this.host) !== profile.id || !this.matches(profile)) {
+            log.info(`switching ST's connection to profile ${profile.id}`);
+            await this.select(profile.id, profile.name);
+        }
+        if (profile.mode === 'cc' && profile.model && this.host.currentModel() !== profile.model) {
+            await this.host.setModel(profile.model);
+            if (this.host.currentModel() !== profile.model) {
+                throw new EnsembleError('PROFILE_SWITCH_MISMATCH',
+                    `ST kept model "${this.host.currentModel()}" instead of "${profile.model}" for profile "${profile.name}".`);
+            }
+        }
+        await this.waitOnline(profile.name);
     }
 
     private matches(profile: ConnectionProfile): boolean {
         return profile.mode !== 'cc' || !profile.model || this.host.currentModel() === profile.model;
     }
 
-    private async select(id: string | null, label: string): Promise<void> {
-        log.debug(`selecting profile ${id ?? '<None>'} (${label})`);
+    private async select(id: string, label: string): Promise<void> {
+        log.debug(`selecting profile ${id} (${label})`);
         await this.host.selectProfile(id, this.timeoutMs());
     }
 
