@@ -4,7 +4,7 @@
 //   * in real SillyTavern 1.12.6 with the rig's mock: time from GROUP_MEMBER_DRAFTED to the request
 //     reaching the mock, per group member, with no extension, with Ensemble installed but nothing
 //     assigned, and with Ensemble routing every member through its own profile.
-// Needs ST (ST_DIR, default ../st) and ../shared/st-rig; without them only the bundle size is printed.
+// Needs ST (ST_DIR=../st, say) and ../shared/st-rig; without them only the bundle size is printed.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,9 +18,9 @@ spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const gz = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'index.js'))).length / 1024;
 console.log(`bundle: dist/index.js ${gz.toFixed(1)} KB gzip (goal ≤ ${GOALS.bundleKb} KB): ratio to goal ${(gz / GOALS.bundleKb).toFixed(2)}`);
 
-const ST_DIR = path.resolve(process.env.ST_DIR || path.join(ROOT, '..', 'st'));
-if (!fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
-    console.log(`bench: ST part skipped (no SillyTavern at ST_DIR=${ST_DIR})`);
+const ST_DIR = process.env.ST_DIR ? path.resolve(process.env.ST_DIR) : '';
+if (!ST_DIR || !fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
+    console.log(`bench: ST part skipped (no SillyTavern: ST_DIR=${ST_DIR || 'unset'})`);
     process.exit(0);
 }
 const up = spawnSync(path.join(RIG, 'st-up.sh'), ['--reset', '--with-mock'], { env: { ...process.env, ST_DIR, MOCK_QUIET: '1' }, encoding: 'utf8' });

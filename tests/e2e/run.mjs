@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // npm run test:e2e — every tests/e2e/*.e2e.mjs against a real SillyTavern 1.12.6 in headless Chromium,
 // each on a freshly reset ST with the rig's mock (../shared/st-rig). ST's location comes from ST_DIR
-// (default: ../st beside this project); where there is no ST, one line says the suite was skipped.
+// (e.g. ST_DIR=../st); where it is unset or holds no ST, one line says the suite was skipped.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RIG, ROOT } from './lib.mjs';
 
-const ST_DIR = path.resolve(process.env.ST_DIR || path.join(ROOT, '..', 'st'));
-if (!fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
-    console.log(`e2e: skipped (no SillyTavern at ST_DIR=${ST_DIR} or no rig at ${RIG})`);
+const ST_DIR = process.env.ST_DIR ? path.resolve(process.env.ST_DIR) : '';
+if (!ST_DIR || !fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
+    console.log(`e2e: skipped (no SillyTavern: ST_DIR=${ST_DIR || 'unset'}, rig ${fs.existsSync(RIG) ? 'found' : 'missing'} at ${RIG})`);
     process.exit(0);
 }
 const env = { ...process.env, ST_DIR };
