@@ -2,10 +2,11 @@
 // can't be routed per request, so Ensemble switches ST's connection for that member, verifies it,
 // and puts the user's profile back for unassigned members and after leaving the group.
 // Alice → Mock-A (Chat Completion, routed), Bob → TC-vLLM (full switch), Carol unassigned (the user's "Mine").
-import { createChecks, installEnsemble, loadRig, setupConnection, waitForMock } from './lib.mjs';
+import { createChecks, runSuite, installEnsemble, loadRig, setupConnection, waitForMock } from './lib.mjs';
 
 const st = await loadRig();
-const { check, failed } = createChecks('full switch');
+const checks = createChecks('full switch');
+const { check } = checks;
 const TURNS = Number(process.env.E2E_SWITCH_TURNS || 3);
 
 /** Text Completion → vLLM → the mock, through ST's API Connections UI, saved as profile TC-vLLM. */
@@ -26,9 +27,7 @@ async function createTextCompletionProfile(page) {
     await st.flushSettings(page);
 }
 
-const browser = await st.launch();
-const hard = setTimeout(() => { console.log('FAIL  full switch: global timeout'); process.exit(1); }, 600_000);
-try {
+await runSuite(st, checks, 'full switch', async (browser) => {
     const s = await st.openST(browser);
     const page = s.page;
     await setupConnection(st, page);
@@ -80,10 +79,4 @@ try {
     const pageErrors = s.pageErrors.map((e) => e.message).filter((m) => !stAbort.includes(m));
     check('no uncaught page errors (besides ST\'s own abort error after /stop)', pageErrors.length === 0, pageErrors.slice(0, 3));
     await st.closeSession(s);
-} catch (e) {
-    check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
-} finally {
-    clearTimeout(hard);
-    await browser.close();
-}
-process.exit(failed() ? 1 : 0);
+}, { timeoutMs: 600_000 });

@@ -70,3 +70,21 @@ export async function setupConnection(st, page) {
     await st.switchProfile(page, 'Mine');
     await st.flushSettings(page);
 }
+
+/**
+ * Runs one suite's body with a browser, a global time limit and one closing verdict: an exception
+ * is a failed check, and the process exits 1 if any check failed.
+ */
+export async function runSuite(st, checks, name, body, { timeoutMs = 600_000 } = {}) {
+    const browser = await st.launch();
+    const hard = setTimeout(() => { console.log(`FAIL  ${name}: global timeout`); process.exit(1); }, timeoutMs);
+    try {
+        await body(browser);
+    } catch (e) {
+        checks.check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
+    } finally {
+        clearTimeout(hard);
+        await browser.close();
+    }
+    process.exit(checks.failed() ? 1 : 0);
+}

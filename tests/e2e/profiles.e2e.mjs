@@ -3,10 +3,11 @@
 // Bob → Mock-B (gpt-b, sk-b), Carol unassigned with group default Mock-C (gpt-c, sk-c); the user's
 // own profile is "Mine" (gpt-c, sk-mine). Every reply must come from its member's model and key.
 import path from 'node:path';
-import { createChecks, installEnsemble, loadRig, outDir, setupConnection, waitForMock } from './lib.mjs';
+import { createChecks, runSuite, installEnsemble, loadRig, outDir, setupConnection, waitForMock } from './lib.mjs';
 
 const st = await loadRig();
-const { check, failed } = createChecks('profiles');
+const checks = createChecks('profiles');
+const { check } = checks;
 const GROUP = 'Alice & Bob & Carol';
 const TURNS = Number(process.env.E2E_TURNS || 10);
 const EXPECT = { Alice: ['gpt-a', 'sk-a'], Bob: ['gpt-b', 'sk-b'], Carol: ['gpt-c', 'sk-c'] };
@@ -58,9 +59,7 @@ async function assignInAdvancedDefinitions(page, name, profile) {
     }, profile, { timeout: 10_000 });
 }
 
-const browser = await st.launch();
-const hard = setTimeout(() => { console.log('FAIL  profiles: global timeout'); process.exit(1); }, 900_000);
-try {
+await runSuite(st, checks, 'profiles', async (browser) => {
     let s = await st.openST(browser);
     let page = s.page;
     await setupConnection(st, page);
@@ -151,10 +150,4 @@ try {
 
     check('no uncaught page errors', s.pageErrors.length === 0, s.pageErrors.map((e) => e.message).slice(0, 3));
     await st.closeSession(s);
-} catch (e) {
-    check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
-} finally {
-    clearTimeout(hard);
-    await browser.close();
-}
-process.exit(failed() ? 1 : 0);
+}, { timeoutMs: 900_000 });

@@ -1,16 +1,15 @@
 // Bad input in real SillyTavern 1.12.6: names with HTML render inert, a deleted profile is reported
 // (never fuzzy-matched), a group with a deleted member still works, malformed settings fall back
 // to defaults with a visible warning and are kept.
-import { createChecks, installEnsemble, loadRig, setupConnection, waitForMock } from './lib.mjs';
+import { createChecks, runSuite, installEnsemble, loadRig, setupConnection, waitForMock } from './lib.mjs';
 
 const st = await loadRig();
-const { check, failed } = createChecks('safety');
+const checks = createChecks('safety');
+const { check } = checks;
 const EVIL_CHAR = '<img src=x onerror="window.__xss=1">Eve';
 const EVIL_PROFILE = '<img src=y onerror="window.__xss=2">Pro';
 
-const browser = await st.launch();
-const hard = setTimeout(() => { console.log('FAIL  safety: global timeout'); process.exit(1); }, 600_000);
-try {
+await runSuite(st, checks, 'safety', async (browser) => {
     let s = await st.openST(browser);
     let page = s.page;
     await setupConnection(st, page);
@@ -99,10 +98,4 @@ try {
     check('malformed settings: the broken value is kept, defaults are in use', after.backup?.profiles?.enabled === 'yes please' && after.now?.profiles?.enabled === true, after);
     check('no uncaught page errors', s.pageErrors.length === 0, s.pageErrors.map((e) => e.message).slice(0, 3));
     await st.closeSession(s);
-} catch (e) {
-    check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
-} finally {
-    clearTimeout(hard);
-    await browser.close();
-}
-process.exit(failed() ? 1 : 0);
+}, { timeoutMs: 600_000 });

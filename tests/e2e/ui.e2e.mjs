@@ -1,14 +1,13 @@
 // Ensemble's UI in real SillyTavern 1.12.6: a new, unsaved character, the group editor's default,
 // the settings panel, and the one-time Multi-Model Chat import offered at startup.
 import path from 'node:path';
-import { createChecks, installEnsemble, loadRig, outDir, setupConnection } from './lib.mjs';
+import { createChecks, runSuite, installEnsemble, loadRig, outDir, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
-const { check, failed } = createChecks('ui');
+const checks = createChecks('ui');
+const { check } = checks;
 
-const browser = await st.launch();
-const hard = setTimeout(() => { console.log('FAIL  ui: global timeout'); process.exit(1); }, 600_000);
-try {
+await runSuite(st, checks, 'ui', async (browser) => {
     let s = await st.openST(browser);
     let page = s.page;
     await setupConnection(st, page);
@@ -75,6 +74,7 @@ try {
     await page.waitForFunction(() => SillyTavern.getContext().characters.find((c) => c.name === 'Carol')?.data?.extensions?.ensemble?.profileName === 'Mock-C', null, { timeout: 15_000 });
     const imported = await page.evaluate(() => Object.fromEntries(SillyTavern.getContext().characters.map((c) => [c.name, c.data?.extensions?.ensemble?.profileName ?? null])));
     check('Multi-Model Chat assignments are imported into cards (by avatar and by name)', imported.Carol === 'Mock-C' && imported.Bob === 'Mock-B', imported);
+    await page.locator('#toast-container .toast:has-text("Imported")').waitFor({ timeout: 15_000 });
     const report = await page.evaluate(() => [...document.querySelectorAll('#toast-container .toast')].map((t) => t.textContent).join(' | '));
     check('the import reports what it skipped', /Ghost/.test(report), report);
     await st.closeSession(s);
@@ -85,10 +85,4 @@ try {
     check('the import is offered only once', asked === 0);
     check('no uncaught page errors', s.pageErrors.length === 0, s.pageErrors.map((e) => e.message).slice(0, 3));
     await st.closeSession(s);
-} catch (e) {
-    check('suite ran to the end', false, String(e?.stack || e).slice(0, 800));
-} finally {
-    clearTimeout(hard);
-    await browser.close();
-}
-process.exit(failed() ? 1 : 0);
+}, { timeoutMs: 600_000 });

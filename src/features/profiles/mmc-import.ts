@@ -92,10 +92,9 @@ export async function offerMmcImport(host: Host, store: SettingsStore, { force =
     if (!force && store.get().profiles.mmcImportOffered) return null;
     const yes = await host.confirm('Import from Multi-Model Chat?',
         `Multi-Model Chat has ${count} profile assignment(s). Copy them into the character cards and group defaults? Existing Ensemble assignments are kept.`);
-    if (!yes) {
-        store.update((s) => { s.profiles.mmcImportOffered = true; });
-        return null;
-    }
+    // Asked is asked: a reload during the import must not ask again.
+    store.update((s) => { s.profiles.mmcImportOffered = true; });
+    if (!yes) return null;
     const report = await importMmc(host, store);
     const summary = `Imported ${report.characters} character and ${report.groups} group assignment(s).`;
     host.toast(report.skipped.length ? 'warning' : 'success', report.skipped.length ? `${summary}\nSkipped:\n${report.skipped.join('\n')}` : summary, 'Ensemble');
