@@ -1,3 +1,4 @@
+import { startImages } from './features/images';
 import { startProfiles } from './features/profiles';
 import type { Host } from './host/host';
 import { mountPanel } from './settings/panel';
@@ -7,5 +8,6 @@ import { SettingsStore } from './settings/store';
 export async function startEnsemble(host: Host): Promise<void> {
     const store = new SettingsStore(host);
     const panel = mountPanel(host, store.warning);
-    await startProfiles(host, store, panel);
+    const profiles = await startProfiles(host, store, panel);
+    await startImages(host, store, profiles.presets, panel);
 }

@@ -14,6 +14,36 @@ export interface HostCharacter {
     data?: { extensions?: Record<string, unknown> };
 }
 
+/** A chat message as ST keeps it (`chat[i]`); only the fields Ensemble reads or writes. */
+export interface HostMessage {
+    name: string;
+    is_user: boolean;
+    is_system: boolean;
+    mes: string;
+    send_date?: string | number;
+    force_avatar?: string;
+    original_avatar?: string;
+    extra?: Record<string, unknown>;
+}
+
+export interface PopupButton {
+    text: string;
+    result: number;
+}
+
+export interface PopupOptions {
+    okButton?: string | false;
+    cancelButton?: string | false;
+    customButtons?: PopupButton[];
+    wide?: boolean;
+}
+
+/** A long-running job's notice with a way to cancel it. */
+export interface Progress {
+    update(message: string): void;
+    close(): void;
+}
+
 export interface HostGroup {
     id: string;
     name: string;
@@ -28,6 +58,9 @@ export interface HostGroup {
  */
 export interface HostEventMap {
     appReady: [];
+    /** `type` is undefined for a plain Send, else normal, swipe, regenerate, continue, quiet, group_chat, … */
+    generationStarted: [type: string | undefined];
+    messageReceived: [messageId: number];
     chatChanged: [chatId: string | undefined];
     groupMemberDrafted: [chId: number];
     /** The request body ST is about to POST; handlers may change it in place. */
@@ -118,6 +151,34 @@ export interface Host {
     chatCompletionPresets(): Promise<Record<string, unknown>>;
 
     stopGeneration(): void;
+
+    /** ST's live chat array. Change it only through the methods below. */
+    chat(): HostMessage[];
+    /** File name of the open chat (without .jsonl), or undefined with no chat open. */
+    chatId(): string | undefined;
+    /**
+     * Inserts `message` right after `index` the way ST's own "copy message" does: into `chat`,
+     * rendered in place, every later message's `mesid` shifted by one, then the chat saved.
+     * Returns the new message's index.
+     */
+    insertMessageAfter(index: number, message: HostMessage): Promise<number>;
+    /** ST's /api/images/upload: stores a data URL under the user's images/<folder>/; returns its path. */
+    uploadImage(dataUrl: string, folder: string, filename: string): Promise<string>;
+    /** ST's own Chat Completion endpoint with a request body Ensemble built; the parsed JSON answer, unvalidated. */
+    chatCompletion(body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown>;
+    /** ST's generateRaw through its current connection: no chat context. */
+    generateRaw(prompt: string, systemPrompt: string, maxTokens: number): Promise<string>;
+    /** `fetch` for calls Ensemble makes itself (image APIs, its own prompt endpoint). */
+    readonly fetch: typeof fetch;
+    /** ST's Popup; resolves to the button's result (Escape → null). */
+    popup(content: HTMLElement, options: PopupOptions): Promise<number | null>;
+    /** A sticky notice; clicking it calls onCancel. */
+    progress(message: string, onCancel: () => void): Progress;
+    /**
+     * A button in every character message's "…" menu (ST's `#message_template`, so new messages get it,
+     * plus the messages already shown). `onClick` receives the message index.
+     */
+    addMessageButton(options: { className: string; title: string; icon: string }, onClick: (messageId: number) => void): void;
     registerSlashCommand(spec: SlashCommandSpec): Promise<void>;
     toast(level: ToastLevel, message: string, title?: string): void;
     confirm(title: string, text: string): Promise<boolean>;

@@ -1,42 +1,15 @@
 import { EnsembleError } from '../shared/errors';
 import { log } from '../shared/log';
 import { createDom, type Purifier } from './dom';
-import type { Host, HostCharacter, HostEvent, HostGroup, SlashCommandSpec, ToastLevel } from './host';
+import type { Host, HostEvent, SlashCommandSpec } from './host';
+import { createChatAccess } from './st-chat';
+import { ctx } from './st-context';
+import { createUi } from './st-ui';
 import { importStModule, slashCommandModules } from './st-modules';
 
-/* ST's globals, typed only as far as this file uses them (ST ships them untyped). */
-interface StEventSource {
-    on(event: string, fn: (...args: unknown[]) => unknown): void;
-    removeListener(event: string, fn: (...args: unknown[]) => unknown): void;
-}
-interface StContext {
-    characters: HostCharacter[];
-    groups: HostGroup[];
-    groupId: string | null;
-    characterId: unknown;
-    menuType: string;
-    mainApi: string;
-    onlineStatus: string;
-    createCharacterData: { extensions?: Record<string, unknown> };
-    extensionSettings: Record<string, unknown>;
-    eventSource: StEventSource;
-    eventTypes: Record<string, string>;
-    saveSettingsDebounced(): void;
-    writeExtensionField(id: number, key: string, value: unknown): Promise<void>;
-    getRequestHeaders(): Record<string, string>;
-    stopGeneration(): boolean;
-    callGenericPopup(content: unknown, type: number, input?: string, opts?: Record<string, unknown>): Promise<unknown>;
-    POPUP_TYPE: Record<string, number>;
-    POPUP_RESULT: Record<string, number | null>;
-    SlashCommandParser: { addCommandObject(cmd: unknown): void; commands: Record<string, { callback(named: Record<string, string>, value: string): unknown }> };
-    registerSlashCommand?(name: string, cb: (named: Record<string, string>, value: string) => unknown, aliases: string[], help: string): void;
-}
-interface Toastr { [level: string]: (message: string, title?: string, opts?: Record<string, unknown>) => void }
 interface OpenAiModule { oai_settings: { chat_completion_source: string }; getChatCompletionModel(): string }
 interface GroupChatsModule { is_group_generating: boolean }
 
-declare const SillyTavern: { getContext(): StContext };
-declare const toastr: Toastr;
 /** ST's own DOMPurify (index.html loads it for every page), so the bundle does not carry a second copy. */
 declare const DOMPurify: Purifier;
 
@@ -45,6 +18,8 @@ const EVENT_KEYS: Record<HostEvent, string> = {
     chatChanged: 'CHAT_CHANGED',
     groupMemberDrafted: 'GROUP_MEMBER_DRAFTED',
     chatCompletionSettingsReady: 'CHAT_COMPLETION_SETTINGS_READY',
+    generationStarted: 'GENERATION_STARTED',
+    messageReceived: 'MESSAGE_RECEIVED',
     generationStopped: 'GENERATION_STOPPED',
     generationEnded: 'GENERATION_ENDED',
     characterEdited: 'CHARACTER_EDITED',
@@ -53,7 +28,6 @@ const EVENT_KEYS: Record<HostEvent, string> = {
     groupUpdated: 'GROUP_UPDATED',
 };
 
-const ctx = (): StContext => SillyTavern.getContext();
 
 function eventName(event: HostEvent): string {
     const name = ctx().eventTypes[EVENT_KEYS[event]];
@@ -77,6 +51,7 @@ export async function createStHost(): Promise<Host> {
         }),
     ]);
 
+    const dom = createDom(document, DOMPurify);
     const host: Host = {
         on(event, handler) {
             const name = eventName(event);
@@ -139,23 +114,10 @@ export async function createStHost(): Promise<Host> {
         },
         stopGeneration: () => void ctx().stopGeneration(),
         registerSlashCommand: (spec) => registerSlashCommand(spec),
-        toast(level: ToastLevel, message: string, title?: string) {
-            // escapeHtml: names and profile names come from users and cards.
-            toastr[level]?.(message, title, { escapeHtml: true });
-        },
-        async confirm(title, text) {
-            const c = ctx();
-            const body = document.createElement('div');
-            const h = document.createElement('h3');
-            h.textContent = title;
-            const p = document.createElement('p');
-            p.style.whiteSpace = 'pre-wrap';
-            p.textContent = text;
-            body.append(h, p);
-            const result = await c.callGenericPopup(body, c.POPUP_TYPE.CONFIRM ?? 2);
-            return result === (c.POPUP_RESULT.AFFIRMATIVE ?? 1);
-        },
-        dom: createDom(document, DOMPurify),
+        dom,
+        ...createUi(document, dom),
+        ...createChatAccess(document),
+        fetch: (input, init) => fetch(input, init),
         now: () => Date.now(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };

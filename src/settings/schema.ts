@@ -29,9 +29,45 @@ export const ProfilesSettingsSchema = z.object({
 });
 export type ProfilesSettings = z.infer<typeof ProfilesSettingsSchema>;
 
+export const DEFAULT_IMAGE_SYSTEM_PROMPT = 'You turn a roleplay message into one prompt for an image generator. '
+    + 'Describe the scene the message shows: who is there, what they look like and do, the place, the light and the mood. '
+    + 'Answer with the prompt only, in English, at most 80 words, no quotes and no preamble.';
+
+export const ImagesSettingsSchema = z.object({
+    /** One picture per new character reply (not swipes, greetings, system or image messages). */
+    auto: z._default(z.boolean(), false),
+    /** Text LLM that writes the image prompt: its own endpoint, a Connection Profile (this request only), or ST's current connection. */
+    promptSource: z._default(z.enum(['endpoint', 'profile', 'current']), 'current'),
+    promptEndpoint: z._default(z.object({
+        url: z._default(z.string(), ''),
+        key: z._default(z.string(), ''),
+        model: z._default(z.string(), ''),
+    }), () => ({ url: '', key: '', model: '' })),
+    promptProfile: z._default(z.nullable(ProfileRefSchema), null),
+    systemPrompt: z._default(z.string(), DEFAULT_IMAGE_SYSTEM_PROMPT),
+    temperature: z._default(z.number().check(z.minimum(0), z.maximum(2)), 0.7),
+    maxTokens: z._default(z.int().check(z.minimum(16), z.maximum(4096)), 300),
+    /** Add the character card (name, description, personality, scenario) to the prompt request. */
+    includeCard: z._default(z.boolean(), true),
+    /** OpenAI-compatible image API: base URL up to /v1, key, model and request options. */
+    imageUrl: z._default(z.string(), ''),
+    imageKey: z._default(z.string(), ''),
+    imageModel: z._default(z.string(), ''),
+    size: z._default(z.string(), '1024x1024'),
+    aspectRatio: z._default(z.string(), ''),
+    resolution: z._default(z.string(), ''),
+    n: z._default(z.int().check(z.minimum(1), z.maximum(4)), 1),
+    responseFormat: z._default(z.enum(['b64_json', 'url']), 'b64_json'),
+    stream: z._default(z.boolean(), false),
+    timeoutMs: z._default(z.int().check(z.minimum(5_000), z.maximum(600_000)), 120_000),
+    retries: z._default(z.int().check(z.minimum(0), z.maximum(5)), 2),
+});
+export type ImagesSettings = z.infer<typeof ImagesSettingsSchema>;
+
 export const SettingsSchema = z.object({
     version: z.literal(SETTINGS_VERSION),
     profiles: z.prefault(ProfilesSettingsSchema, {}),
+    images: z.prefault(ImagesSettingsSchema, {}),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

@@ -8,7 +8,24 @@ export type EnsembleErrorCode =
     | 'PROFILE_SWITCH_NO_RESTORE'
     | 'CHARACTER_NOT_FOUND'
     | 'GROUP_NOT_FOUND'
-    | 'HOST_UNSUPPORTED';
+    | 'HOST_UNSUPPORTED'
+    // images
+    | 'IMAGE_NOT_CONFIGURED'
+    | 'IMAGE_API_UNREACHABLE'
+    | 'IMAGE_API_AUTH'
+    | 'IMAGE_API_RATE_LIMITED'
+    | 'IMAGE_API_HTTP'
+    | 'IMAGE_API_INVALID'
+    | 'IMAGE_API_EMPTY'
+    | 'IMAGE_UNSAFE'
+    | 'IMAGE_TOO_LARGE'
+    | 'IMAGE_CORS'
+    | 'IMAGE_TIMEOUT'
+    | 'IMAGE_CANCELLED'
+    | 'PROMPT_LLM_FAILED'
+    | 'PROMPT_EMPTY'
+    | 'MESSAGE_NOT_FOUND'
+    | 'IMAGE_SAVE_FAILED';
 
 export class EnsembleError extends Error {
     readonly code: EnsembleErrorCode;

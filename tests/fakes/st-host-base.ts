@@ -40,7 +40,7 @@ export const jsonCopy = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.s
  * refer to ../shared/ST-API.md). ST's state is public under `st`; calls are recorded for assertions.
  * `FakeStHost` (st-host.ts) adds what plays ST's part in a test: turns, chats, fixtures.
  */
-export class FakeStBase implements Host {
+export abstract class FakeStBase implements Partial<Host> {
     readonly st = {
         characters: [] as HostCharacter[],
         groups: [] as HostGroup[],

@@ -20,29 +20,35 @@ export function cardRef(ch: HostCharacter | undefined): ProfileRef | null {
     return isEmptyRef(ref) ? null : ref;
 }
 
-function withRef(card: CardEnsemble, ref: ProfileRef | null): CardEnsemble {
+function withRef(ref: ProfileRef | null): Partial<CardEnsemble> {
     // Explicit nulls: ST's server deep-merges, so an omitted key would keep the old value.
-    return { ...card, profileId: ref?.id ?? null, profileName: ref?.name ?? null };
+    return { profileId: ref?.id ?? null, profileName: ref?.name ?? null };
 }
 
-/** Stores the assignment in the card (travels with PNG/JSON export). Other Ensemble fields are kept. */
-export async function writeCardRef(host: Host, index: number, ref: ProfileRef | null): Promise<void> {
+/** Changes some of the card's Ensemble fields and stores the card (travels with PNG/JSON export); the others are kept. */
+export async function writeCardPatch(host: Host, index: number, patch: Partial<CardEnsemble>): Promise<void> {
     const ch = host.characters()[index];
     if (!ch) throw new Error(`no character at index ${index}`);
-    await host.writeCharacterExtension(index, MODULE_NAME, withRef(readCard(ch), ref));
+    await host.writeCharacterExtension(index, MODULE_NAME, { ...readCard(ch), ...patch });
 }
 
 /** The unsaved "Create character" form: ST posts these extensions when the card is created. */
-export function writeNewCardRef(host: Host, ref: ProfileRef | null): void {
+export function writeNewCardPatch(host: Host, patch: Partial<CardEnsemble>): void {
     const ext = host.newCharacterExtensions();
-    const parsed = CardEnsembleSchema.safeParse(ext[MODULE_NAME] ?? {});
-    ext[MODULE_NAME] = withRef(parsed.success ? parsed.data : {}, ref);
+    ext[MODULE_NAME] = { ...readNewCard(host), ...patch };
 }
 
-export function readNewCardRef(host: Host): ProfileRef | null {
+export function readNewCard(host: Host): CardEnsemble {
     const parsed = CardEnsembleSchema.safeParse(host.newCharacterExtensions()[MODULE_NAME] ?? {});
-    if (!parsed.success) return null;
-    const ref = { id: parsed.data.profileId ?? null, name: parsed.data.profileName ?? null };
+    return parsed.success ? parsed.data : {};
+}
+
+export const writeCardRef = (host: Host, index: number, ref: ProfileRef | null) => writeCardPatch(host, index, withRef(ref));
+export const writeNewCardRef = (host: Host, ref: ProfileRef | null) => writeNewCardPatch(host, withRef(ref));
+
+export function readNewCardRef(host: Host): ProfileRef | null {
+    const card = readNewCard(host);
+    const ref = { id: card.profileId ?? null, name: card.profileName ?? null };
     return isEmptyRef(ref) ? null : ref;
 }
 

@@ -1,7 +1,7 @@
 import type { Host } from '../../host/host';
 import { errorMessage } from '../../shared/errors';
 import characterSection from '../../../templates/character-section.html';
-import { cardRef, readNewCardRef, writeCardRef, writeNewCardRef } from './assignments';
+import { cardRef, readCard, readNewCard, readNewCardRef, writeCardPatch, writeCardRef, writeNewCardPatch, writeNewCardRef } from './assignments';
 import { listProfiles, refOf } from './catalog';
 import { fillProfileSelect, pickedProfile } from './profile-select';
 
@@ -12,13 +12,14 @@ function editedCard(host: Host): { kind: 'new' } | { kind: 'existing'; index: nu
     return index === undefined || !host.characters()[index] ? null : { kind: 'existing', index };
 }
 
-/** The "Ensemble" drawer in a character's Advanced Definitions (#character_popup). */
+/** The "Ensemble" drawer in a character's Advanced Definitions (#character_popup): profile and appearance. */
 export function mountCardSection(host: Host): { refresh(): void } | null {
     const ok = host.dom.query('#character_popup_ok');
     if (!ok?.parentElement) return null;
     const frag = host.dom.fragment(characterSection);
     const select = frag.querySelector<HTMLSelectElement>('[data-ens="card-profile"]');
-    if (!select) return null;
+    const appearance = frag.querySelector<HTMLTextAreaElement>('[data-ens="card-appearance"]');
+    if (!select || !appearance) return null;
     ok.parentElement.insertBefore(frag, ok);
 
     const refresh = () => {
@@ -27,7 +28,21 @@ export function mountCardSection(host: Host): { refresh(): void } | null {
         select.disabled = card === null;
         const ref = card === null ? null : card.kind === 'new' ? readNewCardRef(host) : cardRef(host.characters()[card.index]);
         fillProfileSelect(select, profiles, ref);
+        appearance.disabled = card === null;
+        const stored = card === null ? null : card.kind === 'new' ? readNewCard(host) : readCard(host.characters()[card.index]);
+        if (appearance.ownerDocument.activeElement !== appearance) appearance.value = stored?.appearance ?? '';
     };
+
+    appearance.addEventListener('change', () => {
+        const card = editedCard(host);
+        if (card === null) return;
+        const patch = { appearance: appearance.value.trim() || null };
+        if (card.kind === 'new') return writeNewCardPatch(host, patch);
+        writeCardPatch(host, card.index, patch).catch((err) => {
+            host.toast('error', `Could not save the appearance in the card: ${errorMessage(err)}`, 'Ensemble');
+            refresh();
+        });
+    });
 
     select.addEventListener('change', () => {
         const card = editedCard(host);

@@ -28,6 +28,8 @@ export const ConnectionManagerSchema = z.object({
 export const CardEnsembleSchema = z.looseObject({
     profileId: z.optional(z.nullable(z.string())),
     profileName: z.optional(z.nullable(z.string())),
+    /** How the character looks, added to every image prompt for this character. */
+    appearance: z.optional(z.nullable(z.string().check(z.maxLength(4000)))),
 });
 export type CardEnsemble = z.infer<typeof CardEnsembleSchema>;
 

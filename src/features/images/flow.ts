@@ -1,0 +1,124 @@
+import type { Host, HostMessage } from '../../host/host';
+import type { SettingsStore } from '../../settings/store';
+import { EnsembleError, errorMessage } from '../../shared/errors';
+import { log } from '../../shared/log';
+import type { PresetCache } from '../profiles/presets';
+import { generateImages, imageApiConfig, resolveImageUrl } from './image-api';
+import { type PreviewImage, showPreview } from './preview';
+import { writePrompt } from './prompt-step';
+import { type Target, targetOf } from './subject';
+
+export interface ImageRequest {
+    /** Message index; default: the last character reply. */
+    messageId?: number;
+    /** Skip the LLM step with this prompt. */
+    prompt?: string;
+    /** Accept the first image without a preview. */
+    quiet?: boolean;
+}
+
+/**
+ * Message → prompt (text LLM) → image(s) (image API) → preview → stored in ST → hidden message right
+ * after its source. Every failure is a toast and leaves the chat as it was: nothing is written
+ * before the user accepts, and the insert checks the source message is still where it was.
+ */
+export class ImageFlow {
+    private running: AbortController | null = null;
+
+    constructor(private readonly host: Host, private readonly store: SettingsStore, private readonly presets: PresetCache) {}
+
+    get busy(): boolean {
+        return this.running !== null;
+    }
+
+    /** Returns the stored image's path (or URL), '' when nothing was kept. */
+    async run(request: ImageRequest = {}): Promise<string> {
+        if (this.running) {
+            this.host.toast('warning', 'A picture is already being made; wait for it or cancel it.', 'Ensemble');
+            return '';
+        }
+        const abort = new AbortController();
+        this.running = abort;
+        const progress = this.host.progress('Writing the image prompt…', () => abort.abort());
+        try {
+            const chatId = this.host.chatId();
+            const target = targetOf(this.host, request.messageId);
+            let prompt = request.prompt?.trim() || await this.prompt(target, abort.signal);
+            for (;;) {
+                progress.update('Making the picture…');
+                const images = await this.images(prompt, abort.signal, (m) => progress.update(m));
+                progress.update('Waiting for your choice…');
+                const choice = request.quiet ? { action: 'accept' as const, index: 0, prompt } : await showPreview(this.host, images, prompt);
+                if (choice.action === 'discard') return '';
+                if (choice.action === 'newPrompt') {
+                    progress.update('Writing a new image prompt…');
+                    prompt = await this.prompt(target, abort.signal);
+                    continue;
+                }
+                if (choice.action === 'regenerate') {
+                    prompt = choice.prompt;
+                    continue;
+                }
+                const chosen = images[choice.index] ?? images[0];
+                if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', 'There was no picture to keep.');
+                progress.update('Saving the picture…');
+                return await this.keep(target, chatId, chosen, choice.prompt);
+            }
+        } catch (err) {
+            const cancelled = err instanceof EnsembleError && err.code === 'IMAGE_CANCELLED';
+            if (cancelled) this.host.toast('info', 'Picture cancelled.', 'Ensemble');
+            else {
+                log.warn('image flow failed:', errorMessage(err));
+                this.host.toast('error', errorMessage(err), 'Ensemble: no picture');
+            }
+            return '';
+        } finally {
+            progress.close();
+            this.running = null;
+        }
+    }
+
+    cancel(): void {
+        this.running?.abort();
+    }
+
+    private prompt(target: Target, signal: AbortSignal): Promise<string> {
+        return writePrompt(this.host, this.store.get().images, this.presets, target.subject, signal);
+    }
+
+    private async images(prompt: string, signal: AbortSignal, say: (m: string) => void): Promise<PreviewImage[]> {
+        const generated = await generateImages(imageApiConfig(this.store.get().images), prompt, {
+            fetch: this.host.fetch,
+            signal,
+            onProgress: (p) => {
+                if (p.phase === 'retry') say(`The image API is busy; trying again (attempt ${p.attempt + 1})…`);
+            },
+        });
+        // URL results are read into data URLs now, so the preview shows our own bytes and ST can store them.
+        return Promise.all(generated.map((g) => (g.kind === 'data' ? g : resolveImageUrl(g.url, { fetch: this.host.fetch, signal }))));
+    }
+
+    private async keep(target: Target, chatId: string | undefined, image: PreviewImage, prompt: string): Promise<string> {
+        const name = target.character?.name ?? target.message.name;
+        if (this.host.chatId() !== chatId) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The chat changed while the picture was being made; it was not added.');
+        const path = image.kind === 'data'
+            ? await this.host.uploadImage(image.dataUrl, name, `ensemble_${Date.now()}`)
+            : image.url;
+        // The source may have moved (a message above it was deleted): find it by identity, never by a stale index.
+        const index = this.host.chat().indexOf(target.message);
+        if (index < 0 || this.host.chatId() !== chatId) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The message was deleted while the picture was being made; it was not added.');
+        const message: HostMessage = {
+            name,
+            is_user: false,
+            is_system: true,
+            mes: `[${name} sends a picture that contains: ${prompt}]`,
+            send_date: Date.now(),
+            original_avatar: target.character?.avatar,
+            extra: { image: path, title: prompt, inline_image: false, ensemble: true, ...(image.kind === 'url' ? { image_source: 'remote' } : {}) },
+        };
+        if (target.message.force_avatar) message.force_avatar = target.message.force_avatar;
+        await this.host.insertMessageAfter(index, message);
+        this.host.toast('success', image.kind === 'url' ? 'Picture added (kept as a remote URL; it may expire).' : 'Picture added as a hidden message; /unhide shows it to the model.', 'Ensemble');
+        return path;
+    }
+}

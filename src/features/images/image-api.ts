@@ -1,0 +1,232 @@
+/**
+ * OpenAI-compatible image generation client (`POST {url}/images/generations`). Pure: `fetch` and
+ * `sleep` are passed in, as openai-node does, so it runs in node, the browser and tests alike.
+ */
+import type { ImagesSettings } from '../../settings/schema';
+import { EnsembleError } from '../../shared/errors';
+import { MAX_IMAGE_BYTES, tooLarge } from './image-bytes';
+import { applyImageEvent, parseImagesJson, type GeneratedImage } from './image-response';
+import {
+    AbortedError, BodyTooLargeError, abortable, deadline, hostOf, isHttpUrl, joinUrl, jsonHeaders, readBytes,
+    readErrorMessage, redactor, type Deadline,
+} from './http';
+import { SseEventTooLargeError, readSse } from './sse';
+
+export type { GeneratedImage } from './image-response';
+export { MAX_IMAGE_BYTES, type ImageMime } from './image-bytes';
+export { resolveImageUrl, type ResolvedImage, type ResolveImageDeps } from './resolve-url';
+
+export interface ImageApiConfig {
+    /** Base URL, normally ending in /v1. `/images/generations` is appended as is, whatever the URL ends in. */
+    url: string;
+    key: string;
+    model: string;
+    size: string;
+    aspectRatio: string;
+    resolution: string;
+    n: number;
+    responseFormat: 'b64_json' | 'url';
+    stream: boolean;
+    /** Longest wait for one attempt, from sending the request to the last byte of the answer. */
+    timeoutMs: number;
+    /** Extra attempts after a network failure, HTTP 429 or 5xx. */
+    retries: number;
+}
+
+export function imageApiConfig(settings: ImagesSettings): ImageApiConfig {
+    return {
+        url: settings.imageUrl, key: settings.imageKey, model: settings.imageModel, size: settings.size,
+        aspectRatio: settings.aspectRatio, resolution: settings.resolution, n: settings.n,
+        responseFormat: settings.responseFormat, stream: settings.stream, timeoutMs: settings.timeoutMs, retries: settings.retries,
+    };
+}
+
+/**
+ * - `request`: attempt N is being sent;
+ * - `waiting`: the API answered 2xx and its body is being read (detail `streaming` for SSE);
+ * - `retry`: attempt N failed and another follows (detail: why, and the wait);
+ * - `partial`: a streamed partial picture arrived (detail `partial picture K`; the picture itself is not kept).
+ */
+export interface ImageProgress {
+    attempt: number;
+    phase: 'request' | 'waiting' | 'retry' | 'partial';
+    detail?: string;
+}
+
+export interface ImageApiDeps {
+    fetch: typeof fetch;
+    /** The caller's cancel: aborts at once with IMAGE_CANCELLED, including during a retry wait; never retried. */
+    signal?: AbortSignal;
+    sleep?: (ms: number) => Promise<void>;
+    onProgress?: (p: ImageProgress) => void;
+}
+
+/** The JSON body of the request. Empty optional settings are left out rather than sent empty. */
+export function imageRequestBody(cfg: ImageApiConfig, prompt: string): Record<string, unknown> {
+    const body: Record<string, unknown> = { prompt, n: cfg.n, response_format: cfg.responseFormat };
+    if (cfg.model.trim()) body.model = cfg.model.trim();
+    if (cfg.size.trim()) body.size = cfg.size.trim();
+    if (cfg.aspectRatio.trim()) body.aspect_ratio = cfg.aspectRatio.trim();
+    if (cfg.resolution.trim()) body.resolution = cfg.resolution.trim();
+    if (cfg.stream) body.stream = true;
+    return body;
+}
+
+export const MAX_RETRY_AFTER_MS = 30_000;
+const BACKOFF_BASE_MS = 1_000;
+
+/**
+ * Wait before retry number `retry` (1-based): a numeric `Retry-After` (seconds) when the API sent
+ * one, capped at 30 s; otherwise 1 s, 2 s, 4 s… plus up to 25 % jitter, so each wait is longer than
+ * the one before. An HTTP-date Retry-After is ignored (clocks differ).
+ */
+export function retryDelayMs(retry: number, retryAfter: string | null, random: () => number = Math.random): number {
+    const seconds = retryAfter !== null && /^\s*\d+(\.\d+)?\s*$/.test(retryAfter) ? Number(retryAfter) : NaN;
+    if (Number.isFinite(seconds)) return Math.min(seconds * 1000, MAX_RETRY_AFTER_MS);
+    const base = BACKOFF_BASE_MS * 2 ** (retry - 1);
+    return Math.min(Math.round(base * (1 + 0.25 * random())), MAX_RETRY_AFTER_MS);
+}
+
+/** A failure worth another attempt, with the server's Retry-After if any. */
+class Retryable {
+    constructor(readonly error: EnsembleError, readonly retryAfter: string | null = null) {}
+}
+
+const API = 'The image API';
+/** A whole non-streamed answer: n pictures in base64 plus room for the JSON around them. */
+const jsonLimit = (n: number) => Math.max(1, n) * Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 1024 * 1024;
+const SSE_EVENT_LIMIT = Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Attempt {
+    cfg: ImageApiConfig;
+    endpoint: string;
+    init: { method: 'POST'; headers: Record<string, string>; body: string };
+    deps: ImageApiDeps;
+    number: number;
+    progress: (p: ImageProgress) => void;
+}
+
+function cancelled(): EnsembleError {
+    return new EnsembleError('IMAGE_CANCELLED', 'Image generation was cancelled.');
+}
+
+function abortFailure(dl: Deadline, cfg: ImageApiConfig): EnsembleError {
+    if (!dl.timedOut()) return cancelled();
+    const limit = cfg.timeoutMs >= 1000 ? `${Math.round(cfg.timeoutMs / 1000)} s` : `${cfg.timeoutMs} ms`;
+    return new EnsembleError('IMAGE_TIMEOUT', `${API} did not answer within ${limit}.`);
+}
+
+async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<never> {
+    const message = await readErrorMessage(res, dl.signal);
+    const said = message ? `: ${message}` : '.';
+    const status = res.status;
+    if (status === 401 || status === 403) {
+        const what = a.cfg.key.trim() ? 'refused the key' : 'needs a key, and none is set';
+        throw new EnsembleError('IMAGE_API_AUTH', `${API} ${what} (HTTP ${status})${said}`);
+    }
+    const retryAfter = res.headers.get('retry-after');
+    if (status === 429) throw new Retryable(new EnsembleError('IMAGE_API_RATE_LIMITED', `${API} is rate-limiting requests (HTTP 429)${said}`), retryAfter);
+    if (status >= 500) throw new Retryable(new EnsembleError('IMAGE_API_HTTP', `${API} failed with HTTP ${status}${said}`), retryAfter);
+    const hint = status === 404 && !message ? ' Check the URL: it usually ends in /v1.' : '';
+    throw new EnsembleError('IMAGE_API_HTTP', `${API} refused the request (HTTP ${status})${said}${hint}`);
+}
+
+async function readImages(res: Response, a: Attempt, signal: AbortSignal): Promise<GeneratedImage[]> {
+    const type = res.headers.get('content-type')?.toLowerCase() ?? '';
+    const sse = type.includes('text/event-stream') || (a.cfg.stream && !/json|html/.test(type));
+    a.progress({ attempt: a.number, phase: 'waiting', ...(sse ? { detail: 'streaming' } : {}) });
+    if (!sse || !res.body) {
+        const bytes = await readBytes(res, jsonLimit(a.cfg.n), signal);
+        return parseImagesJson(new TextDecoder().decode(bytes), type || null);
+    }
+    const images: GeneratedImage[] = [];
+    const onPartial = (index: number | undefined) =>
+        a.progress({ attempt: a.number, phase: 'partial', detail: `partial picture ${(index ?? 0) + 1}` });
+    for await (const ev of readSse(res.body, signal, SSE_EVENT_LIMIT)) applyImageEvent(ev, images, onPartial);
+    if (images.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', `${API}'s stream ended without a picture.`);
+    return images;
+}
+
+async function attempt(a: Attempt): Promise<GeneratedImage[]> {
+    const dl = deadline(a.cfg.timeoutMs, a.deps.signal);
+    try {
+        let res: Response;
+        try {
+            res = await abortable(a.deps.fetch(a.endpoint, { ...a.init, signal: dl.signal }), dl.signal);
+        } catch (err) {
+            if (dl.signal.aborted) throw abortFailure(dl, a.cfg);
+            const msg = `Could not reach the image API at ${hostOf(a.endpoint)}. Check the URL, that the server is running, and that it allows requests from this page (CORS).`;
+            throw new Retryable(new EnsembleError('IMAGE_API_UNREACHABLE', msg, { cause: err }));
+        }
+        if (!res.ok) return await httpFailure(res, a, dl);
+        return await readImages(res, a, dl.signal);
+    } catch (err) {
+        if (dl.signal.aborted && !(err instanceof EnsembleError && (err.code === 'IMAGE_CANCELLED' || err.code === 'IMAGE_TIMEOUT'))) {
+            throw abortFailure(dl, a.cfg);
+        }
+        if (err instanceof BodyTooLargeError || err instanceof SseEventTooLargeError) {
+            throw tooLarge(`${API}'s answer`, err instanceof BodyTooLargeError ? err.declared : undefined, err instanceof BodyTooLargeError ? jsonLimit(a.cfg.n) : SSE_EVENT_LIMIT);
+        }
+        if (err instanceof TypeError) {
+            // The connection dropped while the body was being read.
+            throw new Retryable(new EnsembleError('IMAGE_API_UNREACHABLE', `The connection to the image API broke off before its answer was complete.`, { cause: err }));
+        }
+        throw err;
+    } finally {
+        dl.dispose();
+    }
+}
+
+/** Makes sure no message (nor the stack built from it) carries the key, whatever the API echoed. */
+function scrub(err: unknown, redact: (s: string) => string): unknown {
+    if (!(err instanceof Error) || redact(err.message) === err.message) return err;
+    const code = err instanceof EnsembleError ? err.code : 'IMAGE_API_INVALID';
+    return new EnsembleError(code, redact(err.message));
+}
+
+/**
+ * Generates pictures for `prompt`. Retries network failures, HTTP 429 and 5xx up to `cfg.retries`
+ * times; never retries a refused key (401/403), another 4xx, a timeout (the server may still be
+ * generating, and billing, the first picture), an invalid answer or a cancel. Every failure is an
+ * EnsembleError whose message never contains the key. `url` pictures are checked to be http(s) but
+ * not downloaded: see resolveImageUrl.
+ */
+export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: ImageApiDeps): Promise<GeneratedImage[]> {
+    const base = cfg.url.trim();
+    if (!base) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'No image API URL is set. Add one in Extensions → Ensemble → Scene images.');
+    if (!isHttpUrl(base)) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'The image API URL must start with http:// or https://.');
+    const redact = redactor(cfg.key);
+    const progress = (p: ImageProgress) => {
+        try {
+            deps.onProgress?.(p.detail === undefined ? p : { ...p, detail: redact(p.detail) });
+        } catch {
+            // A failing progress display must not fail the generation.
+        }
+    };
+    const sleep = deps.sleep ?? defaultSleep;
+    const init = { method: 'POST' as const, headers: jsonHeaders(cfg.key), body: JSON.stringify(imageRequestBody(cfg, prompt)) };
+    const endpoint = joinUrl(base, '/images/generations');
+    try {
+        for (let number = 1; ; number++) {
+            if (deps.signal?.aborted) throw cancelled();
+            progress({ attempt: number, phase: 'request' });
+            try {
+                return await attempt({ cfg, endpoint, init, deps, number, progress });
+            } catch (err) {
+                if (!(err instanceof Retryable)) throw err;
+                const tries = `${number} attempt${number === 1 ? '' : 's'}`;
+                if (number > cfg.retries) throw new EnsembleError(err.error.code, `${err.error.message} Gave up after ${tries}.`, { cause: err.error.cause });
+                const wait = retryDelayMs(number, err.retryAfter);
+                progress({ attempt: number, phase: 'retry', detail: `${err.error.message} Retrying in ${(wait / 1000).toFixed(1)} s.` });
+                try {
+                    await abortable(sleep(wait), deps.signal);
+                } catch (e) {
+                    throw e instanceof AbortedError ? cancelled() : e;
+                }
+            }
+        }
+    } catch (err) {
+        throw scrub(err, redact);
+    }
+}

@@ -1,0 +1,62 @@
+import type { Host } from '../../host/host';
+import previewHtml from '../../../templates/image-preview.html';
+import type { GeneratedImage } from './image-api';
+
+export const PREVIEW_RESULT = { discard: 0, accept: 1, regenerate: 2, newPrompt: 3 } as const;
+
+export type PreviewChoice =
+    | { action: 'accept'; index: number; prompt: string }
+    | { action: 'regenerate'; prompt: string }
+    | { action: 'newPrompt' }
+    | { action: 'discard' };
+
+/** What the preview may show: our own data URLs, or an http(s) URL the API gave that CORS kept us from reading. */
+export type PreviewImage = Extract<GeneratedImage, { kind: 'data' }> | { kind: 'url'; url: string; corsBlocked: true };
+
+/**
+ * The preview in ST's popup: the image(s), the editable prompt, and Accept / Regenerate / New prompt /
+ * Discard. With several images a click selects one. Image sources are set as properties on elements
+ * we create, never as markup.
+ */
+export async function showPreview(host: Host, images: readonly PreviewImage[], prompt: string): Promise<PreviewChoice> {
+    const frag = host.dom.fragment(previewHtml);
+    const root = frag.querySelector<HTMLElement>('.ensemble-preview');
+    const box = frag.querySelector<HTMLElement>('[data-ens="images"]');
+    const note = frag.querySelector<HTMLElement>('[data-ens="note"]');
+    const text = frag.querySelector<HTMLTextAreaElement>('[data-ens="prompt"]');
+    if (!root || !box || !note || !text) throw new Error('preview template is incomplete');
+    text.value = prompt;
+    let selected = 0;
+    const shown = images.map((img, i) => {
+        const el = root.ownerDocument.createElement('img');
+        el.src = img.kind === 'data' ? img.dataUrl : img.url;
+        el.referrerPolicy = 'no-referrer';
+        el.alt = `Image ${i + 1}`;
+        el.addEventListener('click', () => {
+            selected = i;
+            shown.forEach((s, j) => s.classList.toggle('selected', j === i));
+        });
+        return el;
+    });
+    shown[0]?.classList.add('selected');
+    box.append(...shown);
+    if (images.some((i) => i.kind === 'url')) {
+        note.textContent = 'The image server does not allow reading this picture (CORS), so it can\'t be stored in SillyTavern: the chat will keep its URL, which may expire.';
+        note.hidden = false;
+    } else if (images.length > 1) {
+        note.textContent = 'Click the picture to keep.';
+        note.hidden = false;
+    }
+    const result = await host.popup(root, {
+        okButton: 'Accept',
+        cancelButton: 'Discard',
+        customButtons: [{ text: 'Regenerate', result: PREVIEW_RESULT.regenerate }, { text: 'New prompt', result: PREVIEW_RESULT.newPrompt }],
+        wide: true,
+    });
+    switch (result) {
+        case PREVIEW_RESULT.accept: return { action: 'accept', index: selected, prompt: text.value.trim() || prompt };
+        case PREVIEW_RESULT.regenerate: return { action: 'regenerate', prompt: text.value.trim() || prompt };
+        case PREVIEW_RESULT.newPrompt: return { action: 'newPrompt' };
+        default: return { action: 'discard' };
+    }
+}

@@ -1,0 +1,45 @@
+import type { Host } from '../../host/host';
+import type { ImagesSettings } from '../../settings/schema';
+import { EnsembleError } from '../../shared/errors';
+import * as z from '../../shared/zod';
+import { findProfile, listProfiles } from '../profiles/catalog';
+import type { PresetCache } from '../profiles/presets';
+import { applyRoute, planFor } from '../profiles/route';
+import { type PromptSubject, buildPromptMessages, cleanPromptReply, promptViaEndpoint } from './prompt';
+
+const CompletionSchema = z.looseObject({
+    choices: z.array(z.looseObject({ message: z.looseObject({ content: z.string() }) })).check(z.minLength(1)),
+});
+
+/**
+ * Asks the chosen text LLM for an image prompt: Ensemble's own endpoint, a Connection Profile for this
+ * request only (routed through ST's server like a group member's request, no global switch), or ST's
+ * current connection (generateRaw, no chat context).
+ */
+export async function writePrompt(host: Host, settings: ImagesSettings, presets: PresetCache, subject: PromptSubject, signal: AbortSignal): Promise<string> {
+    const messages = buildPromptMessages(subject, { systemPrompt: settings.systemPrompt, includeCard: settings.includeCard });
+    switch (settings.promptSource) {
+        case 'endpoint':
+            return promptViaEndpoint({ ...settings.promptEndpoint, temperature: settings.temperature, maxTokens: settings.maxTokens },
+                messages, { fetch: host.fetch, signal });
+        case 'profile': {
+            const profile = findProfile(listProfiles(host), settings.promptProfile);
+            if (!profile) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'Pick the Connection Profile that writes image prompts (Extensions → Ensemble → Scene images).');
+            const plan = planFor(profile, { mainApi: 'openai', source: host.chatCompletionSource() });
+            if (plan.kind !== 'route') throw new EnsembleError('IMAGE_NOT_CONFIGURED', `Profile "${profile.name}" can't write image prompts: ${plan.reason}. Pick a Chat Completion profile.`);
+            const body: Record<string, unknown> = { messages, stream: false, chat_completion_source: host.chatCompletionSource() };
+            applyRoute(body, profile, await presets.get(profile.preset));
+            // The panel's values win over the preset's sampling for this short, focused request.
+            Object.assign(body, { temperature: settings.temperature, max_tokens: settings.maxTokens });
+            const answer = CompletionSchema.safeParse(await host.chatCompletion(body, signal));
+            if (!answer.success) throw new EnsembleError('PROMPT_LLM_FAILED', `Profile "${profile.name}" answered without a message.`);
+            return cleanPromptReply(answer.data.choices[0]?.message.content ?? '');
+        }
+        case 'current': {
+            const [system, ...rest] = messages;
+            const text = await host.generateRaw(rest.map((m) => m.content).join('\n\n'), system?.content ?? '', settings.maxTokens);
+            if (signal.aborted) throw new EnsembleError('IMAGE_CANCELLED', 'Cancelled.');
+            return cleanPromptReply(typeof text === 'string' ? text : '');
+        }
+    }
+}
