@@ -9,10 +9,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
+import { startImageServer } from '../tests/e2e/image-server.mjs';
+import { configureImages, installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
 
 const TURNS = Number(process.env.BENCH_TURNS || 8);
-const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1 };
+const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1, imageOwnMs: 50 };
+const IMAGE_RUNS = Number(process.env.BENCH_IMAGE_RUNS || 10);
+const API_LATENCY_MS = 150;
 
 spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const gz = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'index.js'))).length / 1024;
@@ -53,6 +56,76 @@ async function measure(page, label) {
     return { total: m, listeners: median(perMember) };
 }
 
+/**
+ * /genimage → preview, against prompt and image APIs that each take a fixed API_LATENCY_MS: Ensemble's
+ * own time is the command-to-preview time (page clock) minus the two calls' durations (server clock).
+ */
+async function benchImages(page) {
+    const server = await startImageServer({ mockBase: new URL(st.MOCK_URL).origin, latencyMs: API_LATENCY_MS });
+    try {
+        await configureImages(st, page, {
+            promptSource: 'endpoint', 'promptEndpoint.url': `${server.base}/v1`, 'promptEndpoint.model': 'gpt-c',
+            imageUrl: `${server.base}/v1`, size: '256x256', retries: 0,
+        });
+        await page.evaluate(async () => {
+            const ctx = SillyTavern.getContext();
+            await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === 'Alice')));
+        });
+        await page.waitForFunction(() => !SillyTavern.getContext().groupId);
+        await st.sendAndWait(page, 'Picture this.', { expectReplies: 1 });
+        const own = [];
+        const ownServer = [];
+        const total = [];
+        for (let i = 0; i < IMAGE_RUNS + 1; i++) {
+            const before = server.seen.length;
+            const r = await page.evaluate(async () => {
+                // The two API calls as the page sees them: from fetch() to the response's headers.
+                const calls = [];
+                const realFetch = window.fetch;
+                window.fetch = async (...args) => {
+                    const s = performance.now();
+                    try { return await realFetch(...args); } finally { calls.push(performance.now() - s); }
+                };
+                const t0 = performance.now();
+                const done = SillyTavern.getContext().executeSlashCommandsWithOptions('/genimage');
+                await new Promise((resolve) => {
+                    const check = () => document.querySelector('dialog.popup[open] .ensemble-preview') && (obs.disconnect(), resolve());
+                    const obs = new window.MutationObserver(check);
+                    obs.observe(document.body, { subtree: true, childList: true });
+                    check();
+                });
+                const t1 = performance.now();
+                window.fetch = realFetch;
+                window.__benchDone = done;
+                return { ms: t1 - t0, calls };
+            });
+            await page.locator('dialog.popup[open]:has(.ensemble-preview) .popup-controls >> text="Discard"').click();
+            await page.evaluate(() => window.__benchDone);
+            const served = server.seen.slice(before);
+            if (i === 0 || r.calls.length !== 2 || served.length !== 2) continue; // the first run warms caches (and CORS preflights)
+            own.push(r.ms - r.calls[0] - r.calls[1]);
+            ownServer.push(r.ms - served.reduce((sum, c) => sum + (c.end - c.t), 0));
+            total.push(r.ms);
+        }
+        // For scale: what ST itself spends to run a slash command that does nothing.
+        const slashMs = median(await page.evaluate(async () => {
+            const out = [];
+            for (let i = 0; i < 10; i++) {
+                const t0 = performance.now();
+                await SillyTavern.getContext().executeSlashCommandsWithOptions('/pass x');
+                out.push(performance.now() - t0);
+            }
+            return out;
+        }));
+        console.log(`scene images in real ST 1.12.6, ${own.length} runs, each API call fixed at ${API_LATENCY_MS} ms (ST's own run of an empty slash command: ${slashMs.toFixed(1)} ms):`);
+        console.log(`  command → preview median ${median(total).toFixed(1)} ms; Ensemble's own time beyond the two API calls median ${median(own).toFixed(1)} ms `
+            + `(goal ≤ ${GOALS.imageOwnMs} ms, ratio ${(median(own) / GOALS.imageOwnMs).toFixed(2)} to goal; min ${Math.min(...own).toFixed(1)}, max ${Math.max(...own).toFixed(1)})`);
+        console.log(`  the same with the calls timed at the server (so loopback and browser fetch overhead count as Ensemble's): median ${median(ownServer).toFixed(1)} ms`);
+    } finally {
+        await server.stop();
+    }
+}
+
 const browser = await st.launch();
 try {
     const s = await st.openST(browser);
@@ -91,6 +164,7 @@ try {
         + `draft → request ${(m.total - none.total).toFixed(1)} ms added, ratio ${(m.total / none.total).toFixed(3)} to no extension`);
     line('nothing assigned', idle, `< ${GOALS.idleMs} ms`);
     line('routed          ', routed, `≤ ${GOALS.routedMs} ms`);
+    await benchImages(page);
     await st.closeSession(s);
 } finally {
     await browser.close();

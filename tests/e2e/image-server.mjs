@@ -17,6 +17,8 @@ const MODES = {
     huge: (res, base) => json(res, 200, { data: [{ url: `${base}/huge.png` }] }),
     /** A prompt LLM whose reply carries markup and script. */
     evilprompt: null,
+    /** Forward to the mock but leave its picture URLs pointing at it: a server that forbids reading them (no CORS). */
+    corsurl: null,
 };
 
 function cors(res) {
@@ -37,7 +39,7 @@ async function readBody(req) {
     return Buffer.concat(chunks);
 }
 
-export async function startImageServer({ mockBase }) {
+export async function startImageServer({ mockBase, latencyMs = 0 }) {
     let mode = 'proxy';
     const seen = [];
     const server = http.createServer(async (req, res) => {
@@ -62,7 +64,10 @@ export async function startImageServer({ mockBase }) {
             return res.end();
         }
         const body = await readBody(req);
-        seen.push({ t: Date.now(), path, mode, auth: req.headers.authorization ?? null });
+        const record = { t: Date.now(), path, mode, auth: req.headers.authorization ?? null, end: 0 };
+        seen.push(record);
+        res.on('finish', () => { record.end = Date.now(); });
+        if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
         if (path.endsWith('/chat/completions') && mode === 'evilprompt') {
             return json(res, 200, { choices: [{ message: { role: 'assistant', content: 'A fern garden <img src=x onerror="window.__xss=1"> at dusk <script>window.__xss=2</script> — 日本の庭, Grüße' } }] });
         }
@@ -75,7 +80,8 @@ export async function startImageServer({ mockBase }) {
         });
         const buf = Buffer.from(await upstream.arrayBuffer());
         const type = upstream.headers.get('content-type') ?? 'application/octet-stream';
-        const text = type.includes('json') ? buf.toString('utf8').replaceAll(new URL(mockBase).origin, base) : null;
+        const rewrite = mode !== 'corsurl';
+        const text = type.includes('json') && rewrite ? buf.toString('utf8').replaceAll(new URL(mockBase).origin, base) : null;
         return send(res, upstream.status, type, text ?? buf);
     });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));

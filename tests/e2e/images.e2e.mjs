@@ -5,32 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startImageServer } from './image-server.mjs';
-import { createChecks, installEnsemble, loadRig, outDir, runSuite, setupConnection } from './lib.mjs';
+import { configureImages, createChecks, installEnsemble, loadRig, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('images');
 const { check } = checks;
 const MOCK_ORIGIN = new URL(st.MOCK_URL).origin;
-
-/** Sets an images field through the real panel (fill + change, as a user's blur does). */
-async function setField(page, name, value) {
-    const field = page.locator(`#ensemble_settings [data-ens-image="${name}"]`);
-    const tag = await field.evaluate((el) => `${el.tagName}:${el.type}`);
-    if (tag.startsWith('SELECT')) await field.selectOption(String(value));
-    else if (tag.endsWith(':checkbox')) await field.setChecked(Boolean(value));
-    else {
-        await field.fill(String(value));
-        await field.dispatchEvent('change');
-    }
-}
-
-async function configure(page, fields) {
-    await st.openExtensionsDrawer(page);
-    const content = page.locator('#ensemble_settings .inline-drawer-content');
-    if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
-    for (const [k, v] of Object.entries(fields)) await setField(page, k, v);
-    await st.closeExtensionsDrawer(page);
-}
 
 const chatState = (page) => page.evaluate(() => {
     const ctx = SillyTavern.getContext();
@@ -78,7 +58,7 @@ await runSuite(st, checks, 'images', async (browser) => {
         let page = s.page;
         await setupConnection(st, page);
         await installEnsemble(st, page);
-        await configure(page, {
+        await configureImages(st, page, {
             promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
             imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0,
         });
@@ -163,8 +143,23 @@ await runSuite(st, checks, 'images', async (browser) => {
         check('an LLM prompt with script is shown and stored as text, non-ASCII kept', /<script>/.test(evilPreview.prompt) && evilMessage?.title === evilPreview.prompt && /日本の庭, Grüße/.test(evilMessage.title), evilMessage);
         check('no script from the LLM reply ever ran, and no element carries a handler', xss.flag === null && xss.injected === 0, xss);
 
+        // URL results: read and stored in ST when the server allows it; kept as a URL (with a note) when CORS forbids it.
+        await configureImages(st, page, { responseFormat: 'url' });
+        let urlRun = st.slash(page, '/genimage prompt="a fern by url"', { timeout: 60_000 });
+        await answerPreview(page, 'Accept');
+        const storedFromUrl = await urlRun;
+        check('a url result is fetched and stored in ST like a b64 one', /^\/?user\/images\/Alice\/ensemble_\d+\.png$/.test(storedFromUrl), storedFromUrl);
+        await images.setMode('corsurl');
+        urlRun = st.slash(page, '/genimage prompt="a fern behind CORS"', { timeout: 60_000 });
+        const corsPreview = await page.locator('dialog.popup[open]:has(.ensemble-preview) [data-ens="note"]').textContent({ timeout: 30_000 });
+        await answerPreview(page, 'Accept');
+        const keptUrl = await urlRun;
+        check('a url the browser may not read: the preview says so and the URL is kept', keptUrl.startsWith(MOCK_ORIGIN) && /CORS/.test(corsPreview ?? ''), `${keptUrl} | ${corsPreview}`);
+        await images.setMode('proxy');
+        await configureImages(st, page, { responseFormat: 'b64_json' });
+
         // Auto mode: one picture per new reply, none for a swipe.
-        await configure(page, { auto: true });
+        await configureImages(st, page, { auto: true });
         let before = (await chatState(page)).messages.length;
         await page.locator('#send_textarea').fill('Tell me about moss.');
         await page.locator('#send_but').click();
@@ -180,7 +175,7 @@ await runSuite(st, checks, 'images', async (browser) => {
         await st.sleep(3000);
         const popupAfterSwipe = await page.locator('dialog.popup[open]:has(.ensemble-preview)').count();
         check('auto mode makes no picture for a swipe', popupAfterSwipe === 0 && (await chatState(page)).messages.length === before);
-        await configure(page, { auto: false });
+        await configureImages(st, page, { auto: false });
 
         // Failures: each a toast, the chat file byte-identical.
         const failures = [
@@ -196,9 +191,9 @@ await runSuite(st, checks, 'images', async (browser) => {
             ['50 MB image', {}, 'huge'],
             ['CORS refusal', { imageUrl: `${MOCK_ORIGIN}/v1`, responseFormat: 'b64_json' }, 'proxy'],
         ];
-        await configure(page, { 'promptEndpoint.url': `${images.base}/v1` });
+        await configureImages(st, page, { 'promptEndpoint.url': `${images.base}/v1` });
         for (const [label, fields, mode] of failures) {
-            await configure(page, { imageUrl: `${images.base}/v1`, ...fields });
+            await configureImages(st, page, { imageUrl: `${images.base}/v1`, ...fields });
             await images.setMode(mode);
             const file = chatFile(state.chatId);
             const length = (await chatState(page)).messages.length;

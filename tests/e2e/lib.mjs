@@ -88,3 +88,23 @@ export async function runSuite(st, checks, name, body, { timeoutMs = 600_000 } =
     }
     process.exit(checks.failed() ? 1 : 0);
 }
+
+/** Sets a Scene images field through the real panel (fill + change, as a user's blur does). */
+async function setImageField(page, name, value) {
+    const field = page.locator(`#ensemble_settings [data-ens-image="${name}"]`);
+    const tag = await field.evaluate((el) => `${el.tagName}:${el.type}`);
+    if (tag.startsWith('SELECT')) await field.selectOption(String(value));
+    else if (tag.endsWith(':checkbox')) await field.setChecked(Boolean(value));
+    else {
+        await field.fill(String(value));
+        await field.dispatchEvent('change');
+    }
+}
+
+export async function configureImages(st, page, fields) {
+    await st.openExtensionsDrawer(page);
+    const content = page.locator('#ensemble_settings .inline-drawer-content');
+    if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
+    for (const [k, v] of Object.entries(fields)) await setImageField(page, k, v);
+    await st.closeExtensionsDrawer(page);
+}

@@ -1,4 +1,4 @@
-import type { Host, HostMessage } from '../../host/host';
+import type { Host, HostMessage, Progress } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
@@ -39,19 +39,29 @@ export class ImageFlow {
         }
         const abort = new AbortController();
         this.running = abort;
-        const progress = this.host.progress('Writing the image prompt…', () => abort.abort());
+        // A cancellable notice while Ensemble works; none while the preview waits (it has Discard).
+        let notice: Progress | null = null;
+        const working = (message: string) => {
+            if (notice) notice.update(message);
+            else notice = this.host.progress(message, () => abort.abort());
+        };
+        const waiting = () => {
+            notice?.close();
+            notice = null;
+        };
         try {
+            working('Writing the image prompt…');
             const chatId = this.host.chatId();
             const target = targetOf(this.host, request.messageId);
             let prompt = request.prompt?.trim() || await this.prompt(target, abort.signal);
             for (;;) {
-                progress.update('Making the picture…');
-                const images = await this.images(prompt, abort.signal, (m) => progress.update(m));
-                progress.update('Waiting for your choice…');
+                working('Making the picture…');
+                const images = await this.images(prompt, abort.signal, working);
+                waiting();
                 const choice = request.quiet ? { action: 'accept' as const, index: 0, prompt } : await showPreview(this.host, images, prompt);
                 if (choice.action === 'discard') return '';
                 if (choice.action === 'newPrompt') {
-                    progress.update('Writing a new image prompt…');
+                    working('Writing a new image prompt…');
                     prompt = await this.prompt(target, abort.signal);
                     continue;
                 }
@@ -61,7 +71,7 @@ export class ImageFlow {
                 }
                 const chosen = images[choice.index] ?? images[0];
                 if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', 'There was no picture to keep.');
-                progress.update('Saving the picture…');
+                working('Saving the picture…');
                 return await this.keep(target, chatId, chosen, choice.prompt);
             }
         } catch (err) {
@@ -73,7 +83,7 @@ export class ImageFlow {
             }
             return '';
         } finally {
-            progress.close();
+            waiting();
             this.running = null;
         }
     }

@@ -6,7 +6,7 @@ import { PresetCache } from '../../../src/features/profiles/presets';
 import type { HostMessage } from '../../../src/host/host';
 import { SettingsStore } from '../../../src/settings/store';
 import { FakeStHost } from '../../fakes/st-host';
-import { PNG, b64, imagesBody, json, scriptedFetch } from './fetch-fakes';
+import { PNG, b64, hangUntilAborted, imagesBody, json, scriptedFetch } from './fetch-fakes';
 
 const llm = (content: string) => json({ choices: [{ message: { role: 'assistant', content } }] });
 
@@ -107,6 +107,30 @@ describe('ImageFlow', () => {
         expect(fake.toastsOf('error')).toEqual([expect.stringContaining('refused the key')]);
         expect(fake.chat()).toHaveLength(5);
         expect(fake.chatState.saves).toBe(0);
+    });
+
+    it('the progress notice cancels a running request: an info toast, nothing written, no notice left', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = scriptedFetch(() => llm('p'), hangUntilAborted).fetch;
+        const run = flow.run();
+        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe('Making the picture…'));
+        fake.progressLog.at(-1)?.cancel();
+        expect(await run).toBe('');
+        expect(fake.toastsOf('info')).toContain('Picture cancelled.');
+        expect(fake.toastsOf('error')).toEqual([]);
+        expect(fake.inserts).toEqual([]);
+        expect(fake.progressLog.every((p) => p.closed)).toBe(true);
+    });
+
+    it('shows no cancel notice while the preview waits for the user', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = scriptedFetch(() => llm('p'), () => json(imagesBody({ b64_json: b64(PNG()) }))).fetch;
+        fake.popupAnswers.push(() => {
+            expect(fake.progressLog.every((p) => p.closed)).toBe(true);
+            return PREVIEW_RESULT.discard;
+        });
+        await flow.run();
+        expect(fake.popups).toHaveLength(1);
     });
 
     it('refuses a user message as the source, with a toast', async () => {
