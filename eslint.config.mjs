@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-    { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+    { ignores: ['dist/', 'server/dist/', 'node_modules/', 'coverage/'] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
@@ -22,6 +22,11 @@ export default tseslint.config(
     {
         files: ['**/*.mjs'],
         languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly' } },
+    },
+    {
+        // The bridge server, its tests and scripts run in Node.
+        files: ['server/**/*.ts', 'tests/server/**/*.ts', 'bench/**/*.mjs', 'scripts/**/*.mjs'],
+        languageOptions: { globals: { Buffer: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', NodeJS: 'readonly' } },
     },
     {
         // Code passed to page.evaluate() runs inside SillyTavern's page.

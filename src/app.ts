@@ -1,3 +1,4 @@
+import { startBridge } from './features/bridge';
 import { startImages } from './features/images';
 import { startProfiles } from './features/profiles';
 import type { Host } from './host/host';
@@ -10,4 +11,5 @@ export async function startEnsemble(host: Host): Promise<void> {
     const panel = mountPanel(host, store.warning);
     const profiles = await startProfiles(host, store, panel);
     await startImages(host, store, profiles.presets, panel);
+    startBridge(host, store, panel);
 }

@@ -11,6 +11,8 @@ export interface HostCharacter {
     description?: string;
     personality?: string;
     scenario?: string;
+    /** File name (without .jsonl) of the chat ST opens for this character. */
+    chat?: string;
     data?: { extensions?: Record<string, unknown> };
 }
 
@@ -44,6 +46,21 @@ export interface Progress {
     close(): void;
 }
 
+/** Where the user is: what to reopen after Ensemble borrowed the chat view. */
+export type ChatRef =
+    | { kind: 'character'; avatar: string; file: string }
+    | { kind: 'group'; id: string; chatId: string }
+    | { kind: 'none' };
+
+/** The WebSocket the bridge client uses, reduced to what it needs (tests pass a fake). */
+export interface HostSocket {
+    send(text: string): void;
+    close(code?: number, reason?: string): void;
+    onopen: (() => void) | null;
+    onmessage: ((data: unknown) => void) | null;
+    onclose: ((code: number, reason: string) => void) | null;
+}
+
 export interface HostGroup {
     id: string;
     name: string;
@@ -61,6 +78,8 @@ export interface HostEventMap {
     /** `type` is undefined for a plain Send, else normal, swipe, regenerate, continue, quiet, group_chat, … */
     generationStarted: [type: string | undefined];
     messageReceived: [messageId: number];
+    /** Streaming: the reply so far (ST 1.12.6 passes the cumulative text, not a delta). */
+    streamToken: [text: string];
     chatChanged: [chatId: string | undefined];
     groupMemberDrafted: [chId: number];
     /** The request body ST is about to POST; handlers may change it in place. */
@@ -179,6 +198,21 @@ export interface Host {
      * plus the messages already shown). `onClick` receives the message index.
      */
     addMessageButton(options: { className: string; title: string; icon: string }, onClick: (messageId: number) => void): void;
+
+    /** A WebSocket to `url` (the bridge server). */
+    openSocket(url: string): HostSocket;
+    /** True while ST generates (the user's turn, a group turn, a quiet generation). */
+    isGenerating(): boolean;
+    currentChatRef(): ChatRef;
+    /** Reopens `ref` the way the user would, so the card's "current chat" points at it again. */
+    openChatRef(ref: ChatRef): Promise<void>;
+    /**
+     * Opens chat `file` of character `index`, first writing it with `seed` when given (ST's /api/chats/save:
+     * a new file, never an existing one the user has).
+     */
+    openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void>;
+    /** Posts `text` as the user's message in the open chat and runs ST's normal generation; the reply's text. */
+    sendAndGenerate(text: string): Promise<string>;
     registerSlashCommand(spec: SlashCommandSpec): Promise<void>;
     toast(level: ToastLevel, message: string, title?: string): void;
     confirm(title: string, text: string): Promise<boolean>;

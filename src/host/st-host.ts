@@ -2,6 +2,7 @@ import { EnsembleError } from '../shared/errors';
 import { log } from '../shared/log';
 import { createDom, type Purifier } from './dom';
 import type { Host, HostEvent, SlashCommandSpec } from './host';
+import { createBridgeAccess } from './st-bridge';
 import { createChatAccess } from './st-chat';
 import { ctx } from './st-context';
 import { createUi } from './st-ui';
@@ -20,6 +21,7 @@ const EVENT_KEYS: Record<HostEvent, string> = {
     chatCompletionSettingsReady: 'CHAT_COMPLETION_SETTINGS_READY',
     generationStarted: 'GENERATION_STARTED',
     messageReceived: 'MESSAGE_RECEIVED',
+    streamToken: 'STREAM_TOKEN_RECEIVED',
     generationStopped: 'GENERATION_STOPPED',
     generationEnded: 'GENERATION_ENDED',
     characterEdited: 'CHARACTER_EDITED',
@@ -117,6 +119,7 @@ export async function createStHost(): Promise<Host> {
         dom,
         ...createUi(document, dom),
         ...createChatAccess(document),
+        ...createBridgeAccess(document),
         fetch: (input, init) => fetch(input, init),
         now: () => Date.now(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -64,10 +64,24 @@ export const ImagesSettingsSchema = z.object({
 });
 export type ImagesSettings = z.infer<typeof ImagesSettingsSchema>;
 
+export const DEFAULT_BRIDGE_URL = 'ws://127.0.0.1:5181/bridge';
+
+export const BridgeSettingsSchema = z.object({
+    /** The bridge server's WebSocket address (npm start prints it). */
+    url: z._default(z.string(), DEFAULT_BRIDGE_URL),
+    /** The link token the server printed on its first start. */
+    token: z._default(z.string(), ''),
+    autoConnect: z._default(z.boolean(), false),
+    /** Optional pool of Connection Profiles used round-robin for bridge requests (routed per request). */
+    rotation: z._default(z.array(ProfileRefSchema), () => []),
+});
+export type BridgeSettings = z.infer<typeof BridgeSettingsSchema>;
+
 export const SettingsSchema = z.object({
     version: z.literal(SETTINGS_VERSION),
     profiles: z.prefault(ProfilesSettingsSchema, {}),
     images: z.prefault(ImagesSettingsSchema, {}),
+    bridge: z.prefault(BridgeSettingsSchema, {}),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

@@ -2,9 +2,10 @@ import type { Host, HostGroup, ToastLevel } from '../../src/host/host';
 import { type FakeProfile, buildChatCompletionBody } from './st-connection';
 import { renderProfileOptions } from './st-dom';
 import { jsonCopy } from './st-host-base';
-import { FakeStChat } from './st-host-chat';
+import { FakeStBridge } from './st-host-bridge';
 
 export type { FakeConnection, FakeProfile } from './st-connection';
+export { FakeSocket } from './st-host-bridge';
 export type { FakeRequest, FakeTraps } from './st-host-base';
 
 /**
@@ -12,7 +13,7 @@ export type { FakeRequest, FakeTraps } from './st-host-base';
  * adding characters, groups and profiles, opening chats, running a group turn the way
  * group-chats.js does, running slash commands, and waiting for un-awaited events.
  */
-export class FakeStHost extends FakeStChat implements Host {
+export class FakeStHost extends FakeStBridge implements Host {
     addCharacter(name: string, { avatar = `${name}.png`, extensions = {} as Record<string, unknown> } = {}): number {
         this.st.characters.push({ avatar, name, data: { extensions } });
         this.files.set(avatar, jsonCopy({ name, avatar, data: { extensions } }));

@@ -1,0 +1,68 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { apiKeyAuth } from './api-key';
+import { chatCompletions } from './completions';
+import { ApiError, toApiError } from './errors';
+import type { Logger } from './log';
+import { modelList } from './openai-format';
+import type { Relay } from './relay';
+
+export interface AppOptions {
+    relay: Relay;
+    checkApiKey: (key: string) => boolean;
+    /** Browser origins allowed to call the API (CORS); empty: none. */
+    corsOrigins: readonly string[];
+    bodyLimit: number;
+    keepAliveMs: number;
+    log: Logger;
+}
+
+function fromHttpException(err: HTTPException): ApiError {
+    if (err.status === 413) return new ApiError('payload_too_large', 'The request body is too large.');
+    if (err.status < 500) return new ApiError('invalid_request', err.message || 'Invalid request.');
+    return toApiError(err);
+}
+
+/** The OpenAI-compatible HTTP API. Every error is answered as `{error: {message, type, param, code}}`. */
+export function createApp(o: AppOptions): Hono {
+    const app = new Hono();
+    const started = Math.floor(Date.now() / 1000);
+
+    // An explicit allowlist: hono's cors() defaults to `*`. Preflights end here, before auth.
+    app.use('*', cors({
+        origin: (origin) => (o.corsOrigins.includes(origin) ? origin : null),
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: 600,
+    }));
+
+    app.get('/health', (c) => {
+        const { tabs, queued } = o.relay.stats();
+        return c.json({ ok: true, tabs, queued });
+    });
+
+    app.use('/v1/*', apiKeyAuth(o.checkApiKey));
+    app.get('/v1/models', (c) => c.json(modelList(o.relay.models(), started)));
+    app.post(
+        '/v1/chat/completions',
+        bodyLimit({
+            maxSize: o.bodyLimit,
+            onError: () => { throw new ApiError('payload_too_large', `The request body is larger than ${o.bodyLimit} bytes.`); },
+        }),
+        chatCompletions(o.relay, o.keepAliveMs),
+    );
+
+    app.notFound((c) => {
+        const err = new ApiError('not_found', `There is no ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)} here.`);
+        return c.json(err.body, 404);
+    });
+    app.onError((raw, c) => {
+        const err = raw instanceof HTTPException ? fromHttpException(raw) : toApiError(raw);
+        if (err.code === 'internal_error') o.log.error(`${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)}: ${raw instanceof Error ? raw.message : String(raw)}`);
+        return c.json(err.body, err.status as ContentfulStatusCode);
+    });
+    return app;
+}

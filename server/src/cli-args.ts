@@ -1,0 +1,91 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULTS, type StartOptions } from './server';
+
+export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main.js [options])
+
+  --port N            port (env ENSEMBLE_PORT; default ${DEFAULTS.port})
+  --host H            address to listen on (env ENSEMBLE_HOST; default ${DEFAULTS.host})
+  --allow-remote      required for a host other than loopback
+  --cors-origin a,b   browser origins allowed to call the API (env ENSEMBLE_CORS_ORIGINS; default none)
+  --st-origin a,b     origins allowed to open the bridge WebSocket (env ENSEMBLE_ST_ORIGINS;
+                      default: any http(s) page on 127.0.0.1, localhost or [::1], any port)
+  --data-dir DIR      where secrets.json lives (env ENSEMBLE_DATA_DIR; default ~/.config/ensemble-bridge)
+  --body-limit SIZE   largest request body, bytes or with k/m (default 4m)
+  --timeout S         seconds without progress before a request fails with 504 (default ${DEFAULTS.requestTimeoutMs / 1000})
+  --queue-limit N     requests that may wait for a free tab (default ${DEFAULTS.queueLimit})
+  --help              this text
+
+Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN (the extension's
+token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600).`;
+
+export class UsageError extends Error {
+    override name = 'UsageError';
+}
+
+export interface CliConfig {
+    help: boolean;
+    dataDir: string;
+    /** From the environment; the rest come from secrets.json. */
+    envApiKeys?: string[];
+    envLinkToken?: string;
+    server: Omit<StartOptions, 'apiKeys' | 'linkToken'>;
+}
+
+const list = (text: string | undefined) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+function int(name: string, text: string, min: number, max: number): number {
+    if (!/^\d+$/.test(text.trim())) throw new UsageError(`${name} must be a whole number, not "${text}".`);
+    const n = Number(text);
+    if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}.`);
+    return n;
+}
+
+function size(text: string): number {
+    const m = /^(\d+)\s*([km]?)i?b?$/i.exec(text.trim());
+    if (!m) throw new UsageError(`--body-limit must be bytes or a size like 512k or 4m, not "${text}".`);
+    const n = Number(m[1]) * (({ k: 1024, m: 1024 * 1024 } as Record<string, number>)[(m[2] ?? '').toLowerCase()] ?? 1);
+    if (n < 1024 || n > 1024 ** 3) throw new UsageError('--body-limit must be between 1k and 1024m.');
+    return n;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                port: { type: 'string' }, host: { type: 'string' }, 'allow-remote': { type: 'boolean' },
+                'cors-origin': { type: 'string' }, 'st-origin': { type: 'string' }, 'data-dir': { type: 'string' },
+                'body-limit': { type: 'string' }, timeout: { type: 'string' }, 'queue-limit': { type: 'string' },
+                help: { type: 'boolean', short: 'h' },
+            },
+        }));
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    const port = values.port ?? env.ENSEMBLE_PORT;
+    const stOrigins = values['st-origin'] ?? env.ENSEMBLE_ST_ORIGINS;
+    const server: CliConfig['server'] = {
+        host: values.host ?? env.ENSEMBLE_HOST ?? DEFAULTS.host,
+        port: port === undefined ? DEFAULTS.port : int('--port', port, 0, 65535),
+        allowRemote: values['allow-remote'] ?? false,
+        corsOrigins: list(values['cors-origin'] ?? env.ENSEMBLE_CORS_ORIGINS),
+        stOrigins: list(stOrigins).length ? list(stOrigins) : null,
+    };
+    if (values['body-limit'] !== undefined) server.bodyLimit = size(values['body-limit']);
+    if (values.timeout !== undefined) server.requestTimeoutMs = int('--timeout', values.timeout, 1, 86_400) * 1000;
+    if (values['queue-limit'] !== undefined) server.queueLimit = int('--queue-limit', values['queue-limit'], 0, 1_000_000);
+    const envKeys = list(env.ENSEMBLE_API_KEYS);
+    return {
+        help: values.help ?? false,
+        dataDir: path.resolve(values['data-dir'] ?? env.ENSEMBLE_DATA_DIR ?? path.join(os.homedir(), '.config', 'ensemble-bridge')),
+        ...(envKeys.length ? { envApiKeys: envKeys } : {}),
+        ...(env.ENSEMBLE_LINK_TOKEN ? { envLinkToken: env.ENSEMBLE_LINK_TOKEN } : {}),
+        server,
+    };
+}

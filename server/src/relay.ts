@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import { CLOSE, type ExtensionFrame, type ModelInfo } from '../../src/protocol/index';
+import { ApiError, clip, fromFail } from './errors';
+import type { Logger } from './log';
+import { Tab, type Job, type RelayRequest, type RequestSink, type TabLink } from './relay-types';
+
+export type { RelayRequest, RequestSink, TabLink } from './relay-types';
+export { Tab } from './relay-types';
+
+/** The HTTP side's handle on a submitted request. */
+export interface Ticket {
+    readonly id: string;
+    /** The client went away: drop the request (and tell the tab). No sink call follows. */
+    cancel(): void;
+}
+
+export interface RelayOptions {
+    queueLimit: number;
+    /** Time without progress (queued, or no delta from the tab) before the client gets a 504. */
+    timeoutMs: number;
+    /** How long a tab stays reserved after `cancel` when it does not confirm with done/fail. */
+    cancelGraceMs: number;
+    log: Logger;
+}
+
+export interface RelayStats {
+    tabs: number;
+    queued: number;
+    running: number;
+    /** delta/done/fail frames for an unknown id, or from a tab that was not given that id. */
+    ignoredFrames: number;
+    /** Frames for a request the client already left (expected after a cancel). */
+    lateFrames: number;
+}
+
+/**
+ * Routes chat requests to linked SillyTavern tabs: one request per tab at a time, the rest in one
+ * FIFO queue. Frames from tabs are matched to requests by id and by the tab the id was given to,
+ * so concurrent requests can never receive each other's text.
+ */
+export class Relay {
+    private readonly tabs = new Map<string, Tab>();
+    private readonly jobs = new Map<string, Job>();
+    private queue: Job[] = [];
+    private seq = 0;
+    private closed = false;
+    private ignoredFrames = 0;
+    private lateFrames = 0;
+
+    constructor(private readonly opts: RelayOptions) {}
+
+    /** A tab finished its handshake. A newer link from the same tab id replaces the older one. */
+    addTab(key: string, link: TabLink): Tab {
+        const tab = new Tab(key, link);
+        const old = this.tabs.get(key);
+        this.tabs.set(key, tab); // before dropping `old`, so its queued work waits for this tab's catalog
+        if (old) {
+            this.opts.log.info(`tab ${key} reconnected; closing its older link`);
+            old.link.close(CLOSE.replaced, 'replaced by a newer link from the same tab');
+            this.removeTab(old);
+        }
+        return tab;
+    }
+
+    removeTab(tab: Tab): void {
+        if (tab.gone) return;
+        tab.gone = true;
+        if (this.tabs.get(tab.key) === tab) this.tabs.delete(tab.key);
+        const job = tab.job;
+        if (job) {
+            this.finish(job);
+            job.sink?.fail(new ApiError('tab_closed', 'The SillyTavern tab disconnected during the request.'));
+            job.sink = null;
+        }
+        this.failStranded();
+        this.pump();
+    }
+
+    /** Every frame after the handshake (hello is the socket layer's). */
+    onFrame(tab: Tab, frame: ExtensionFrame): void {
+        switch (frame.type) {
+            case 'catalog':
+                tab.models = new Map(frame.models.map((m) => [m.id, m]));
+                this.failStranded();
+                this.pump();
+                return;
+            case 'status':
+                tab.reportedBusy = frame.busy;
+                tab.reportedQueued = frame.queued;
+                return;
+            case 'delta':
+            case 'done':
+            case 'fail':
+                this.onReply(tab, frame);
+                return;
+            default:
+                return; // pong: the socket layer's heartbeat already saw traffic
+        }
+    }
+
+    submit(req: RelayRequest, sink: RequestSink): Ticket {
+        if (this.closed) throw new ApiError('shutting_down', 'The bridge server is shutting down.');
+        if (this.tabs.size === 0) throw new ApiError('no_tab', 'No SillyTavern tab is linked to the bridge: open SillyTavern with the Ensemble bridge enabled.');
+        if (!this.offered(req.model)) {
+            throw new ApiError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
+        }
+        const job: Job = { id: `chatcmpl-${randomBytes(12).toString('hex')}`, req, sink, tab: null, timer: null };
+        const tab = this.pickTab(req.model, [...this.tabs.values()]);
+        if (!tab && this.queue.length >= this.opts.queueLimit) {
+            throw new ApiError('queue_full', `The bridge queue is full (${this.opts.queueLimit} requests waiting); retry later.`);
+        }
+        this.jobs.set(job.id, job);
+        job.timer = setTimeout(() => this.timeout(job), this.opts.timeoutMs);
+        if (tab) this.start(job, tab);
+        else this.queue.push(job);
+        return { id: job.id, cancel: () => this.abandon(job) };
+    }
+
+    /** The union of every tab's catalog, first tab first. */
+    models(): ModelInfo[] {
+        const out = new Map<string, ModelInfo>();
+        for (const tab of this.tabs.values()) for (const m of tab.models?.values() ?? []) if (!out.has(m.id)) out.set(m.id, m);
+        return [...out.values()];
+    }
+
+    /** Per-tab state, for diagnostics and tests. */
+    tabInfo(): { key: string; models: string[] | null; running: string | null }[] {
+        return [...this.tabs.values()].map((t) => ({ key: t.key, models: t.models && [...t.models.keys()], running: t.job?.id ?? null }));
+    }
+
+    stats(): RelayStats {
+        const running = [...this.tabs.values()].filter((t) => t.job?.sink).length;
+        return { tabs: this.tabs.size, queued: this.queue.length, running, ignoredFrames: this.ignoredFrames, lateFrames: this.lateFrames };
+    }
+
+    /** Fails everything still open; later submits are refused. */
+    shutdown(): void {
+        this.closed = true;
+        this.queue = [];
+        for (const job of [...this.jobs.values()]) {
+            const sink = job.sink;
+            this.finish(job);
+            sink?.fail(new ApiError('shutting_down', 'The bridge server is shutting down.'));
+            job.sink = null;
+        }
+    }
+
+    private onReply(tab: Tab, frame: Extract<ExtensionFrame, { type: 'delta' | 'done' | 'fail' }>): void {
+        const job = this.jobs.get(frame.id);
+        if (!job || job.tab !== tab) {
+            this.ignoredFrames++;
+            return;
+        }
+        const sink = job.sink;
+        if (!sink) {
+            // Cancelled by us: the tab confirms it stopped, so it may take the next request.
+            this.lateFrames++;
+            if (frame.type !== 'delta') this.release(job);
+            return;
+        }
+        if (frame.type === 'delta') {
+            job.timer?.refresh();
+            sink.delta(frame.text);
+            return;
+        }
+        job.sink = null;
+        this.release(job);
+        if (frame.type === 'done') sink.done(frame.text, frame.finishReason);
+        else sink.fail(fromFail(frame.code, frame.message));
+    }
+
+    private timeout(job: Job): void {
+        const sink = job.sink;
+        if (!sink) return;
+        const where = job.tab ? 'SillyTavern sent nothing' : 'the request waited in the queue';
+        this.abandon(job);
+        sink.fail(new ApiError('timeout', `Timed out: ${where} for ${Math.round(this.opts.timeoutMs / 1000)} s.`));
+    }
+
+    /** The client is gone (abort or timeout): drop a queued job, or cancel it in its tab. */
+    private abandon(job: Job): void {
+        if (!job.sink) return;
+        job.sink = null;
+        if (job.timer) clearTimeout(job.timer);
+        const tab = job.tab;
+        if (!tab) {
+            this.queue = this.queue.filter((j) => j !== job);
+            this.jobs.delete(job.id);
+            return;
+        }
+        tab.link.send({ type: 'cancel', id: job.id });
+        // Keep the tab reserved until it confirms, so the next request does not meet a still-running generation.
+        tab.graceTimer = setTimeout(() => { if (tab.job === job) this.release(job); }, this.opts.cancelGraceMs);
+    }
+
+    /** The tab is done with `job`: free it and hand out queued work. */
+    private release(job: Job): void {
+        this.finish(job);
+        this.pump();
+    }
+
+    private finish(job: Job): void {
+        if (job.timer) clearTimeout(job.timer);
+        this.jobs.delete(job.id);
+        this.queue = this.queue.length && job.tab === null ? this.queue.filter((j) => j !== job) : this.queue;
+        const tab = job.tab;
+        if (tab && tab.job === job) {
+            tab.job = null;
+            if (tab.graceTimer) clearTimeout(tab.graceTimer);
+            tab.graceTimer = null;
+        }
+    }
+
+    private start(job: Job, tab: Tab): void {
+        tab.job = job;
+        job.tab = tab;
+        tab.lastAssigned = ++this.seq;
+        tab.link.send({ type: 'request', id: job.id, ...job.req });
+    }
+
+    /** Hands queued jobs, oldest first, to idle tabs that offer their model. */
+    private pump(): void {
+        if (this.queue.length === 0) return;
+        const idle = [...this.tabs.values()].filter((t) => !t.job);
+        if (idle.length === 0) return;
+        const waiting: Job[] = [];
+        for (const job of this.queue) {
+            const tab = idle.length ? this.pickTab(job.req.model, idle) : undefined;
+            if (!tab) {
+                waiting.push(job);
+                continue;
+            }
+            idle.splice(idle.indexOf(tab), 1);
+            this.start(job, tab);
+        }
+        this.queue = waiting;
+    }
+
+    /** An idle tab with the model; tabs reporting ST busy come last, then the least recently used. */
+    private pickTab(model: string, candidates: Tab[]): Tab | undefined {
+        let best: Tab | undefined;
+        for (const t of candidates) {
+            if (t.job || !t.models?.has(model)) continue;
+            if (!best || Number(t.reportedBusy) < Number(best.reportedBusy)
+                || (t.reportedBusy === best.reportedBusy && t.lastAssigned < best.lastAssigned)) best = t;
+        }
+        return best;
+    }
+
+    private offered(model: string): boolean {
+        for (const t of this.tabs.values()) if (t.models?.has(model)) return true;
+        return false;
+    }
+
+    /** Queued jobs no tab can serve any more fail now instead of at their timeout. */
+    private failStranded(): void {
+        // A tab without a catalog yet (just linked or reconnected) may still offer the model.
+        const pending = [...this.tabs.values()].some((t) => t.models === null);
+        if (pending) return;
+        for (const job of this.queue.filter((j) => !this.offered(j.req.model))) {
+            const sink = job.sink;
+            this.finish(job);
+            sink?.fail(this.tabs.size === 0
+                ? new ApiError('no_tab', 'The last SillyTavern tab disconnected before the request started.')
+                : new ApiError('model_not_found', `SillyTavern no longer offers the model '${clip(job.req.model)}'.`, { param: 'model' }));
+            job.sink = null;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as z from '../../src/shared/zod';
+
+/** Client API keys and the extension's link token: kept apart so one can be rotated without the other. */
+export interface Secrets {
+    apiKeys: string[];
+    linkToken: string;
+    /** Where generated secrets live (also when every value came from the environment). */
+    file: string;
+    /** Values generated on this start: the caller prints these once, and only these. */
+    generated: { apiKey?: string; linkToken?: string };
+    /** Set when an existing file had looser permissions than 0600 (now fixed). */
+    repairedMode?: boolean;
+}
+
+const SecretsFileSchema = z.object({
+    apiKeys: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    linkToken: z.optional(z.string().check(z.minLength(1))),
+});
+type SecretsFile = z.infer<typeof SecretsFileSchema>;
+
+export const SECRETS_FILE = 'secrets.json';
+
+const newSecret = (prefix: string) => `${prefix}${randomBytes(24).toString('base64url')}`;
+
+function readSecretsFile(file: string): SecretsFile | null {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+    }
+    let json: unknown;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        throw new Error(`${file} is not valid JSON; fix it or delete it to generate new secrets.`);
+    }
+    const parsed = SecretsFileSchema.safeParse(json);
+    // The message names the fields, never their values.
+    if (!parsed.success) throw new Error(`${file} is invalid (${z.prettifyError(parsed.error)}); fix it or delete it.`);
+    return parsed.data;
+}
+
+/** Writes via a private temp file and a rename, so the file never exists with wider permissions or half-written. */
+function writeSecretsFile(dir: string, file: string, data: SecretsFile): void {
+    const created = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) fs.chmodSync(dir, 0o700); // only a directory we made: --data-dir may be shared
+    const tmp = path.join(dir, `.${SECRETS_FILE}.${process.pid}.tmp`);
+    fs.rmSync(tmp, { force: true }); // a leftover from a crash
+    fs.writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+    fs.chmodSync(file, 0o600);
+}
+
+/**
+ * Environment values win (`ENSEMBLE_API_KEYS`, `ENSEMBLE_LINK_TOKEN`); anything missing comes from
+ * `<dataDir>/secrets.json`, generated there on first use.
+ */
+export function loadSecrets(options: { dataDir: string; apiKeys?: string[]; linkToken?: string }): Secrets {
+    const file = path.join(options.dataDir, SECRETS_FILE);
+    const envKeys = options.apiKeys?.filter(Boolean);
+    const fromEnv = { apiKeys: envKeys?.length ? envKeys : undefined, linkToken: options.linkToken || undefined };
+    const needFile = !fromEnv.apiKeys || !fromEnv.linkToken;
+    const stored = needFile ? readSecretsFile(file) : null;
+
+    let repairedMode = false;
+    if (stored && (fs.statSync(file).mode & 0o077) !== 0) {
+        fs.chmodSync(file, 0o600);
+        repairedMode = true;
+    }
+
+    const generated: Secrets['generated'] = {};
+    const next: SecretsFile = { ...stored };
+    if (!fromEnv.apiKeys && !next.apiKeys) next.apiKeys = [(generated.apiKey = newSecret('ens-'))];
+    if (!fromEnv.linkToken && !next.linkToken) next.linkToken = generated.linkToken = newSecret('enl-');
+    if (generated.apiKey || generated.linkToken) writeSecretsFile(options.dataDir, file, next);
+
+    return {
+        apiKeys: fromEnv.apiKeys ?? next.apiKeys ?? [],
+        linkToken: fromEnv.linkToken ?? next.linkToken ?? '',
+        file,
+        generated,
+        ...(repairedMode ? { repairedMode } : {}),
+    };
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * A constant-time check against a set of secrets: both sides are hashed to equal-length digests
+ * (timingSafeEqual needs equal lengths, and hashing hides the secret's length), and every
+ * secret is compared, so the time does not depend on which one matched.
+ */
+export function secretMatcher(secrets: readonly string[]): (candidate: string) => boolean {
+    if (secrets.length === 0 || secrets.some((s) => !s)) throw new Error('secretMatcher needs at least one non-empty secret');
+    const digests = secrets.map(digest);
+    return (candidate) => {
+        const d = digest(candidate);
+        let ok = false;
+        for (const k of digests) ok = timingSafeEqual(d, k) || ok;
+        return ok;
+    };
+}

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { createApp } from './app';
+import { attachBridge, BRIDGE_PATH } from './bridge-server';
+import { consoleLogger, type Logger } from './log';
+import { isLoopbackHost, normalizeOrigin } from './origins';
+import { Relay } from './relay';
+import { secretMatcher } from './secrets';
+
+export const SERVER_NAME = 'ensemble-bridge/0.1.0';
+
+export const DEFAULTS = {
+    host: '127.0.0.1',
+    port: 5181,
+    bodyLimit: 4 * 1024 * 1024,
+    requestTimeoutMs: 120_000,
+    queueLimit: 100,
+    heartbeatMs: 15_000,
+    helloTimeoutMs: 5_000,
+    keepAliveMs: 10_000,
+    cancelGraceMs: 10_000,
+    maxPayload: 16 * 1024 * 1024,
+} as const;
+
+export interface StartOptions {
+    /** Client API keys (`Authorization: Bearer <key>`); at least one. */
+    apiKeys: string[];
+    /** The token the extension sends in `hello`. */
+    linkToken: string;
+    host?: string;
+    /** 0 picks a free port (tests). */
+    port?: number;
+    /** Required for a host other than loopback. */
+    allowRemote?: boolean;
+    corsOrigins?: string[];
+    /** WebSocket Origin allowlist; unset: any http(s) origin on loopback. */
+    stOrigins?: string[] | null;
+    bodyLimit?: number;
+    requestTimeoutMs?: number;
+    queueLimit?: number;
+    heartbeatMs?: number;
+    helloTimeoutMs?: number;
+    keepAliveMs?: number;
+    cancelGraceMs?: number;
+    maxPayload?: number;
+    log?: Logger;
+}
+
+export interface RunningServer {
+    /** `http://host:port` */
+    url: string;
+    /** `ws://host:port/bridge`, for the extension. */
+    bridgeUrl: string;
+    host: string;
+    port: number;
+    relay: Relay;
+    server: Server;
+    close(): Promise<void>;
+}
+
+const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+
+/** Starts the HTTP API and the extension's WebSocket on one port; resolves once it listens. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+    const o = { ...DEFAULTS, ...options, log: options.log ?? consoleLogger() };
+    if (!o.apiKeys.length || o.apiKeys.some((k) => !k)) throw new Error('startServer: at least one non-empty API key is required.');
+    if (!o.linkToken) throw new Error('startServer: a link token is required.');
+    if (!isLoopbackHost(o.host)) {
+        if (!o.allowRemote) {
+            throw new Error(`Refusing to listen on ${o.host}: it is reachable from other machines. Pass --allow-remote to do so anyway (then anyone who can reach it and has a key can use SillyTavern).`);
+        }
+        o.log.warn(`listening on ${o.host}, reachable from other machines: keep the API keys secret, and prefer a TLS proxy in front.`);
+    }
+    const corsOrigins = (o.corsOrigins ?? []).map(normalizeOrigin);
+    const stOrigins = o.stOrigins ? o.stOrigins.map(normalizeOrigin) : null;
+
+    const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log });
+    const app = createApp({ relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, log: o.log });
+    const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
+    const bridge = attachBridge(server, {
+        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs,
+        serverName: SERVER_NAME, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
+    });
+
+    await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(o.port, o.host, () => {
+            server.off('error', reject);
+            resolve();
+        });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const base = `${urlHost(o.host)}:${port}`;
+
+    let closing: Promise<void> | null = null;
+    return {
+        url: `http://${base}`,
+        bridgeUrl: `ws://${base}${BRIDGE_PATH}`,
+        host: o.host,
+        port,
+        relay,
+        server,
+        close: () => (closing ??= new Promise<void>((resolve) => {
+            relay.shutdown(); // open requests get a 503 rather than a reset
+            bridge.close();
+            server.close(() => resolve());
+            // Let the 503s and close frames go out, then drop idle keep-alive connections.
+            setTimeout(() => server.closeAllConnections(), 100).unref();
+        })),
+    };
+}

@@ -1,0 +1,77 @@
+import type { Host } from '../../host/host';
+import type { SettingsStore } from '../../settings/store';
+import bridgeSection from '../../../templates/bridge-section.html';
+import { type Catalog, buildCatalog } from './catalog';
+import { BridgeClient, type BridgeStatus } from './client';
+import { BridgeExecutor } from './executor';
+import { SessionIndex } from './sessions';
+
+const VERSION = '0.1.0';
+
+function describe(status: BridgeStatus, executor: BridgeExecutor): string {
+    switch (status.state) {
+        case 'connected': return `connected${executor.busy ? ', answering a request' : ''}${executor.queued ? `, ${executor.queued} waiting` : ''}`;
+        case 'connecting': return 'connecting…';
+        case 'waiting': return `retrying in ${status.retryIn ?? 0} s — ${status.lastError}`;
+        case 'refused': return `refused — ${status.lastError}`;
+        default: return status.lastError ? `off — ${status.lastError}` : 'off';
+    }
+}
+
+/** The bridge: the panel section, the WebSocket client, the catalog and the executor. */
+export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null): BridgeClient {
+    let catalog: Catalog = buildCatalog(host);
+    let sentCatalog = '';
+    const statusEl: { el: HTMLElement | null } = { el: null };
+    // The executor reports through the client, which exists once constructed below.
+    let client: BridgeClient | null = null;
+    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => void client?.send(f));
+    const sendCatalog = (force = false) => {
+        catalog = buildCatalog(host);
+        const json = JSON.stringify(catalog.models);
+        if (!force && json === sentCatalog) return;
+        if (client?.send({ type: 'catalog', models: catalog.models })) sentCatalog = json;
+    };
+    const render = () => {
+        if (statusEl.el && client) statusEl.el.textContent = describe(client.status, executor);
+    };
+    const make = () => {
+        const s = store.get().bridge;
+        client?.disconnect();
+        client = new BridgeClient(host, {
+            url: s.url, token: s.token, version: VERSION,
+            onWelcome: () => { sendCatalog(true); client?.send({ type: 'status', busy: executor.busy, queued: executor.queued }); },
+            onFrame: (frame) => (frame.type === 'request' ? executor.enqueue(frame) : executor.cancel(frame.id)),
+            onStatus: render,
+        });
+        return client;
+    };
+
+    for (const ev of ['chatChanged', 'characterEdited', 'characterDeleted', 'groupUpdated'] as const) host.on(ev, () => sendCatalog());
+    setInterval(() => sendCatalog(), 30_000);
+
+    if (panel) {
+        const frag = host.dom.fragment(bridgeSection);
+        const section = frag.querySelector<HTMLElement>('[data-ens-section="bridge"]');
+        panel.querySelector('.inline-drawer-content')?.append(frag);
+        if (section) {
+            statusEl.el = section.querySelector('[data-ens="bridge-status"]');
+            for (const field of section.querySelectorAll<HTMLInputElement>('[data-ens-bridge]')) {
+                const key = field.dataset.ensBridge as 'url' | 'token' | 'autoConnect';
+                if (field.type === 'checkbox') field.checked = store.get().bridge[key] === true;
+                else field.value = String(store.get().bridge[key] ?? '');
+                field.addEventListener('change', () => {
+                    store.update((s) => {
+                        if (key === 'autoConnect') s.bridge.autoConnect = field.checked;
+                        else s.bridge[key] = field.value.trim();
+                    });
+                });
+            }
+            section.querySelector('[data-ens="bridge-connect"]')?.addEventListener('click', () => make().connect());
+            section.querySelector('[data-ens="bridge-disconnect"]')?.addEventListener('click', () => client?.disconnect());
+        }
+    }
+    const first = make();
+    if (store.get().bridge.autoConnect && store.get().bridge.token) first.connect();
+    return first;
+}

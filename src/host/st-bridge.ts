@@ -1,0 +1,116 @@
+import { EnsembleError } from '../shared/errors';
+import type { ChatRef, HostMessage, HostSocket } from './host';
+import { ctx } from './st-context';
+import { importStModule, importStRoot } from './st-modules';
+
+interface ScriptModule {
+    is_send_press: boolean;
+    sendMessageAsUser(text: string, bias: string): Promise<void>;
+    openCharacterChat(file: string): Promise<void>;
+    name1: string;
+}
+interface GroupModule { is_group_generating: boolean; openGroupChat(id: string, chatId: string): Promise<void>; openGroupById(id: string): Promise<void> }
+
+/** Waits until `ok()` holds, polling; throws after `ms`. */
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok()) {
+        if (Date.now() > end) throw new EnsembleError('HOST_UNSUPPORTED', `ST did not ${what} within ${Math.round(ms / 1000)} s.`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+/** What the bridge needs from ST: chats opened and restored through ST's own functions, and generation. */
+export function createBridgeAccess(doc: Document) {
+    const script = () => importStRoot<ScriptModule>('script.js');
+    const groups = () => importStModule<GroupModule>('group-chats.js');
+    let scriptModule: ScriptModule | null = null;
+    let groupModule: GroupModule | null = null;
+    void script().then((m) => { scriptModule = m; });
+    void groups().then((m) => { groupModule = m; });
+
+    const selectCharacter = async (index: number) => {
+        const c = ctx();
+        if (c.groupId || Number(c.characterId) !== index || c.characterId === undefined) {
+            await (c as unknown as { selectCharacterById(id: string): Promise<void> }).selectCharacterById(String(index));
+            await until(() => !ctx().groupId && Number(ctx().characterId) === index, 15_000, 'open the character');
+        }
+    };
+
+    return {
+        openSocket(url: string): HostSocket {
+            const ws = new WebSocket(url);
+            const socket: HostSocket = {
+                send: (text) => ws.send(text),
+                close: (code, reason) => ws.close(code, reason),
+                onopen: null,
+                onmessage: null,
+                onclose: null,
+            };
+            ws.onopen = () => socket.onopen?.();
+            ws.onmessage = (e) => socket.onmessage?.(e.data);
+            ws.onclose = (e) => socket.onclose?.(e.code, e.reason);
+            return socket;
+        },
+
+        isGenerating(): boolean {
+            const stop = doc.getElementById('mes_stop');
+            const stopShown = !!stop && stop.style.display !== 'none' && getComputedStyle(stop).display !== 'none';
+            return !!scriptModule?.is_send_press || !!groupModule?.is_group_generating || stopShown;
+        },
+
+        currentChatRef(): ChatRef {
+            const c = ctx();
+            if (c.groupId) return { kind: 'group', id: c.groupId, chatId: c.getCurrentChatId() ?? '' };
+            const index = c.characterId === undefined ? NaN : Number(c.characterId);
+            const ch = Number.isInteger(index) ? c.characters[index] : undefined;
+            return ch ? { kind: 'character', avatar: ch.avatar, file: c.getCurrentChatId() ?? '' } : { kind: 'none' };
+        },
+
+        async openChatRef(ref: ChatRef): Promise<void> {
+            if (ref.kind === 'group') {
+                const g = await groups();
+                if (ctx().groupId !== ref.id) await g.openGroupById(ref.id);
+                if (ctx().getCurrentChatId() !== ref.chatId) await g.openGroupChat(ref.id, ref.chatId);
+                return;
+            }
+            if (ref.kind !== 'character') return;
+            const index = ctx().characters.findIndex((c) => c.avatar === ref.avatar);
+            if (index < 0) return;
+            await selectCharacter(index);
+            // openCharacterChat also re-saves the card, so its "current chat" points at this file again.
+            if (ctx().getCurrentChatId() !== ref.file || (ctx().characters[index] as { chat?: string }).chat !== ref.file) {
+                await (await script()).openCharacterChat(ref.file);
+            }
+        },
+
+        async openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void> {
+            await selectCharacter(index);
+            const c = ctx();
+            const ch = c.characters[index];
+            if (!ch) throw new EnsembleError('CHARACTER_NOT_FOUND', `There is no character #${index}.`);
+            if (seed) {
+                const s = await script();
+                const header = { user_name: s.name1, character_name: ch.name, create_date: new Date().toISOString(), chat_metadata: { ensemble_bridge: true } };
+                const res = await fetch('/api/chats/save', {
+                    method: 'POST', headers: c.getRequestHeaders(),
+                    body: JSON.stringify({ ch_name: ch.name, file_name: file, chat: [header, ...seed.map((m) => (m.is_user ? { ...m, name: s.name1 } : m))], avatar_url: ch.avatar }),
+                });
+                if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge chat (HTTP ${res.status}).`);
+            }
+            await (await script()).openCharacterChat(file);
+            await until(() => ctx().getCurrentChatId() === file, 15_000, 'open the bridge chat');
+        },
+
+        async sendAndGenerate(text: string): Promise<string> {
+            const s = await script();
+            const before = ctx().chat.length;
+            await s.sendMessageAsUser(text, '');
+            await (ctx() as unknown as { generate(type: string): Promise<unknown> }).generate('normal');
+            const chat = ctx().chat;
+            const reply = chat.length > before + 1 ? chat[chat.length - 1] : undefined;
+            if (!reply || reply.is_user) throw new EnsembleError('HOST_UNSUPPORTED', 'ST finished without a reply.');
+            return reply.mes;
+        },
+    };
+}

@@ -1,0 +1,100 @@
+/**
+ * The bridge protocol, shared by the server (server/src) and the extension (src/features/bridge):
+ * every WebSocket frame is one JSON object with a `type`, validated here with zod on both sides.
+ * No DOM and no Node APIs in this module.
+ */
+import * as z from '../shared/zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes the server uses (4000–4999 are the application's). */
+export const CLOSE = {
+    badFrame: 4000,
+    badToken: 4001,
+    versionMismatch: 4002,
+    helloTimeout: 4003,
+    originRefused: 4008,
+    replaced: 4009,
+} as const;
+
+/** Model ids are stable and readable: `st-char-<avatar base>`, `st-group-<name>`; only [A-Za-z0-9._-]. */
+export const ModelIdSchema = z.string().check(z.regex(/^st-(char|group)-[A-Za-z0-9._-]{1,120}$/));
+
+export const ModelInfoSchema = z.object({
+    id: ModelIdSchema,
+    name: z.string().check(z.maxLength(500)),
+    kind: z.enum(['character', 'group']),
+    /** Member names of a group, for clients that show them. */
+    members: z.optional(z.array(z.string()).check(z.maxLength(200))),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export const ChatMessageSchema = z.object({
+    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    content: z.string(),
+    name: z.optional(z.string()),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const GenerationParamsSchema = z.object({
+    temperature: z.optional(z.number()),
+    top_p: z.optional(z.number()),
+    max_tokens: z.optional(z.int()),
+    presence_penalty: z.optional(z.number()),
+    frequency_penalty: z.optional(z.number()),
+});
+
+export const BridgeErrorCodeSchema = z.enum(['bad_request', 'not_found', 'busy', 'cancelled', 'timeout', 'st_error', 'tab_closed']);
+export type BridgeErrorCode = z.infer<typeof BridgeErrorCodeSchema>;
+
+const id = () => z.string().check(z.minLength(1), z.maxLength(100));
+
+/** Frames the extension sends. */
+export const ExtensionFrameSchema = z.discriminatedUnion('type', [
+    z.object({ type: z.literal('hello'), v: z.int(), token: z.string().check(z.maxLength(500)), tab: id(), version: z.string() }),
+    z.object({ type: z.literal('catalog'), models: z.array(ModelInfoSchema).check(z.maxLength(10_000)) }),
+    z.object({ type: z.literal('status'), busy: z.boolean(), queued: z.int() }),
+    /** New text since the last delta (not cumulative). */
+    z.object({ type: z.literal('delta'), id: id(), text: z.string() }),
+    z.object({ type: z.literal('done'), id: id(), text: z.string(), finishReason: z.enum(['stop', 'length']) }),
+    z.object({ type: z.literal('fail'), id: id(), code: BridgeErrorCodeSchema, message: z.string().check(z.maxLength(2000)) }),
+    z.object({ type: z.literal('pong'), t: z.number() }),
+]);
+export type ExtensionFrame = z.infer<typeof ExtensionFrameSchema>;
+
+/** Frames the server sends. */
+export const ServerFrameSchema = z.discriminatedUnion('type', [
+    z.object({ type: z.literal('welcome'), v: z.int(), server: z.string() }),
+    z.object({ type: z.literal('refused'), code: z.enum(['token', 'version', 'hello']), message: z.string() }),
+    z.object({
+        type: z.literal('request'), id: id(), model: ModelIdSchema, messages: z.array(ChatMessageSchema).check(z.minLength(1)),
+        stream: z.boolean(), params: GenerationParamsSchema,
+    }),
+    z.object({ type: z.literal('cancel'), id: id() }),
+    z.object({ type: z.literal('ping'), t: z.number() }),
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: z.core.$ZodError } }, raw: unknown): ParseResult<T> {
+    if (typeof raw !== 'string') return { ok: false, error: 'frame is not text' };
+    let json: unknown;
+    try {
+        json = JSON.parse(raw);
+    } catch {
+        return { ok: false, error: 'frame is not JSON' };
+    }
+    const parsed = schema.safeParse(json);
+    return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
+}
+
+export const parseExtensionFrame = (raw: unknown) => parseWith<ExtensionFrame>(ExtensionFrameSchema, raw);
+export const parseServerFrame = (raw: unknown) => parseWith<ServerFrame>(ServerFrameSchema, raw);
+export const encode = (frame: ExtensionFrame | ServerFrame): string => JSON.stringify(frame);
+
+/** A model id part from any text: stable for the same text, only safe characters. */
+export function slug(text: string): string {
+    const s = text.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100);
+    return s || 'x';
+}

@@ -1,0 +1,135 @@
+// @vitest-environment node
+import { APIError } from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ALICE } from './peer';
+import { KEY, startTestServer, type TestServer } from './harness';
+
+let t: TestServer;
+afterEach(async () => { await t?.close(); });
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+    t.fetch('/v1/chat/completions', { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+const valid = { model: ALICE.id, messages: [{ role: 'user', content: 'hi' }] };
+
+describe('API keys', () => {
+    it('answers 401 to a wrong key without running the handler', async () => {
+        t = await startTestServer();
+        const peer = await t.link();
+        const err = await t.client('wrong-key').chat.completions.create({ model: ALICE.id, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(APIError);
+        expect((err as APIError).status).toBe(401);
+        expect((err as APIError).code).toBe('invalid_api_key');
+        expect(peer.requests).toEqual([]);
+        // A key that only shares a prefix with the real one is no key.
+        expect((await post(JSON.stringify(valid), { authorization: `Bearer ${KEY.slice(0, -1)}` })).status).toBe(401);
+        expect((await t.fetch('/v1/models', { headers: { authorization: `Bearer ${KEY}x` } })).status).toBe(401);
+        expect(peer.requests).toEqual([]);
+    });
+
+    it('answers 401 with an OpenAI error body and WWW-Authenticate when the key is missing', async () => {
+        t = await startTestServer();
+        const res = await fetch(`${t.server.url}/v1/models`);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        const body = await res.json();
+        expect(body).toEqual({ error: { message: expect.stringContaining('Authorization: Bearer'), type: 'authentication_error', param: null, code: 'invalid_api_key' } });
+        expect((await fetch(`${t.server.url}/v1/models`, { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    });
+
+    it('accepts any of several keys, and never writes a key to the log', async () => {
+        t = await startTestServer({ apiKeys: [KEY, 'second-key-abcdefghijkl'] });
+        await t.link();
+        expect((await t.client('second-key-abcdefghijkl').models.list()).data).toHaveLength(1);
+        await t.client('nope').models.list().catch(() => undefined);
+        expect(t.logs.join('\n')).not.toMatch(/test-key|second-key|nope/);
+    });
+
+    it('serves /health without a key', async () => {
+        t = await startTestServer();
+        await t.link();
+        const res = await fetch(`${t.server.url}/health`);
+        expect(await res.json()).toEqual({ ok: true, tabs: 1, queued: 0 });
+    });
+});
+
+describe('request validation', () => {
+    it('answers 400 to malformed JSON, wrong types and missing fields, naming the field', async () => {
+        t = await startTestServer();
+        await t.link();
+        const cases: [string, number, string | null][] = [
+            ['{"model": "st-char-Alice", "messages": [', 400, null],
+            ['[]', 400, null],
+            ['"text"', 400, null],
+            [JSON.stringify({ messages: valid.messages }), 400, 'model'],
+            [JSON.stringify({ model: ALICE.id }), 400, 'messages'],
+            [JSON.stringify({ ...valid, messages: [] }), 400, 'messages'],
+            [JSON.stringify({ ...valid, messages: [{ role: 'user', content: 5 }] }), 400, 'messages.0.content'],
+            [JSON.stringify({ ...valid, messages: [{ role: 'tool', content: 'x' }] }), 400, 'messages.0.role'],
+            [JSON.stringify({ ...valid, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }), 400, 'messages.0.content'],
+            [JSON.stringify({ ...valid, temperature: 'hot' }), 400, 'temperature'],
+            [JSON.stringify({ ...valid, stream: 'yes' }), 400, 'stream'],
+            [JSON.stringify({ ...valid, max_tokens: 1.5 }), 400, 'max_tokens'],
+        ];
+        for (const [body, status, param] of cases) {
+            const res = await post(body);
+            expect(res.status, body).toBe(status);
+            const json = await res.json();
+            expect(json.error.type, body).toBe('invalid_request_error');
+            expect(json.error.param, body).toBe(param);
+        }
+    });
+
+    it('ignores unknown fields and accepts null for unset parameters', async () => {
+        t = await startTestServer();
+        const peer = await t.link();
+        const res = await post(JSON.stringify({ ...valid, n: 1, user: 'u', logit_bias: {}, temperature: null, stream: null }));
+        expect(res.status).toBe(200);
+        expect(peer.requests[0]?.params).toEqual({});
+    });
+
+    it('answers 413 to a 10 MB body', async () => {
+        t = await startTestServer();
+        await t.link();
+        const big = JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(10 * 1024 * 1024) }] });
+        const res = await post(big);
+        expect(res.status).toBe(413);
+        expect((await res.json()).error.code).toBe('payload_too_large');
+        expect((await fetch(`${t.server.url}/health`)).status).toBe(200);
+    });
+
+    it('answers 404 as JSON for unknown routes', async () => {
+        t = await startTestServer();
+        const res = await t.fetch('/v1/embeddings', { method: 'POST', body: '{}' });
+        expect(res.status).toBe(404);
+        expect((await res.json()).error.code).toBe('not_found');
+    });
+});
+
+describe('CORS', () => {
+    const preflight = (origin: string) => fetch(`${t.server.url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+
+    it('allows a listed origin (preflight and request) and refuses others', async () => {
+        t = await startTestServer({ corsOrigins: ['http://app.example:3000'] });
+        const ok = await preflight('http://app.example:3000');
+        expect(ok.status).toBe(204);
+        expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example:3000');
+        expect(ok.headers.get('access-control-allow-headers')?.split(',').sort()).toEqual(['authorization', 'content-type']);
+        expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
+
+        const refused = await preflight('http://evil.example');
+        expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+
+        const get = await t.fetch('/v1/models', { headers: { origin: 'http://app.example:3000' } });
+        expect(get.headers.get('access-control-allow-origin')).toBe('http://app.example:3000');
+        const getEvil = await t.fetch('/v1/models', { headers: { origin: 'http://evil.example' } });
+        expect(getEvil.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('allows no origin by default, not even loopback ones', async () => {
+        t = await startTestServer();
+        expect((await preflight('http://127.0.0.1:8000')).headers.get('access-control-allow-origin')).toBeNull();
+    });
+});
