@@ -11,5 +11,5 @@ export async function startEnsemble(host: Host): Promise<void> {
     const panel = mountPanel(host, store.warning);
     const profiles = await startProfiles(host, store, panel);
     await startImages(host, store, profiles.presets, panel);
-    startBridge(host, store, panel);
+    startBridge(host, store, panel, profiles);
 }

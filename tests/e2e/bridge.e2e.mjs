@@ -14,10 +14,10 @@ const { check } = checks;
 const API_KEY = 'sk-client-e2e';
 const LINK_TOKEN = 'link-token-e2e';
 
-async function startBridgeServer() {
+async function startBridgeServer(fixedPort) {
     const build = spawnSync('npm', ['run', '-s', 'build:server'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`build:server failed: ${build.stderr}`);
-    const port = await st.freePort();
+    const port = fixedPort ?? await st.freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bridge-'));
     const child = spawn(process.execPath, [path.join(ROOT, 'server', 'dist', 'main.js'), '--port', String(port), '--data-dir', dataDir], {
         env: { ...process.env, ENSEMBLE_API_KEYS: API_KEY, ENSEMBLE_LINK_TOKEN: LINK_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +30,8 @@ async function startBridgeServer() {
         try { if ((await fetch(`${base}/health`)).ok) break; } catch { /* not up yet */ }
         await st.sleep(100);
     }
-    return { base, port, output: () => output, stop: () => { child.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+    const exited = new Promise((r) => child.once('exit', r));
+    return { base, port, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 function chatFileOf(avatarBase, chatId) {
@@ -39,7 +40,7 @@ function chatFileOf(avatarBase, chatId) {
 }
 
 await runSuite(st, checks, 'bridge', async (browser) => {
-    const server = await startBridgeServer();
+    let server = await startBridgeServer();
     try {
         const s = await st.openST(browser);
         const page = s.page;
@@ -114,10 +115,31 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         const after = await page.evaluate(() => SillyTavern.getContext().getCurrentChatId());
         check('the user is back in their own chat', after === userChatId, after);
         check('the user\'s open chat file is byte-identical before and after', Buffer.compare(before, chatFileOf('Bob', userChatId)) === 0);
+        // Rotation: bridge requests take turns on the chosen profiles, routed per request.
+        await st.openExtensionsDrawer(page);
+        await page.locator('[data-ens="bridge-rotation"]').selectOption([{ label: 'Mock-A' }, { label: 'Mock-B' }]);
+        await st.closeExtensionsDrawer(page);
+        const sinceRot = Date.now();
+        for (const q of ['rot one', 'rot two', 'rot three']) await client.chat.completions.create({ model: 'st-char-Carol', messages: [{ role: 'user', content: q }] });
+        const rot = (await st.mockRequests({ since: sinceRot })).filter((r) => r.path?.includes('chat/completions')).map((r) => `${r.model}:${r.key}`);
+        check('rotation: requests take turns on the pool\'s profiles', JSON.stringify(rot) === JSON.stringify(['gpt-a:sk-a', 'gpt-b:sk-b', 'gpt-a:sk-a']), rot);
+        check('rotation never switches ST\'s own profile', (await st.stState(page)).selectedProfile === 'Mine');
+        await st.openExtensionsDrawer(page);
+        await page.locator('[data-ens="bridge-rotation"]').selectOption([]);
+        await st.closeExtensionsDrawer(page);
+
+        // The server restarts: the extension reconnects by itself and requests work again.
+        await server.stop();
+        await page.waitForFunction(() => !/^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 15_000 });
+        server = await startBridgeServer(server.port);
+        await page.waitForFunction(() => /^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 45_000 });
+        const again = await client.chat.completions.create({ model: 'st-char-Carol', messages: [{ role: 'user', content: 'Still there?' }] });
+        check('after a server restart the extension reconnects and requests work again', /hello from/.test(again.choices[0]?.message?.content ?? ''));
+
         check('no uncaught page errors', s.pageErrors.length === 0, s.pageErrors.map((e) => e.message).slice(0, 3));
         await st.closeSession(s);
     } finally {
-        server.stop();
+        await server.stop();
         if (!checks.results.every((r) => r.ok)) console.log(server.output().slice(-2000));
     }
 }, { timeoutMs: 900_000 });

@@ -29,6 +29,7 @@ export class BridgeExecutor {
         private readonly catalog: () => Catalog,
         private readonly sessions: SessionIndex,
         private readonly send: (frame: ExtensionFrame) => void,
+        private readonly rotation?: { begin(): unknown; end(): void },
     ) {
         host.on('streamToken', (text) => this.onToken(text));
     }
@@ -103,7 +104,8 @@ export class BridgeExecutor {
         try {
             await this.host.openCharacterChatFile(index, file, session ? null : history.map((m) => this.toStMessage(m, character.name)));
             this.streaming = { id: request.id, sent: '', stream: request.stream };
-            const reply = await this.host.sendAndGenerate(last.content);
+            this.rotation?.begin();
+            const reply = await this.host.sendAndGenerate(last.content).finally(() => this.rotation?.end());
             if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
             // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
             const s = this.streaming;

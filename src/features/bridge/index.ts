@@ -4,7 +4,10 @@ import bridgeSection from '../../../templates/bridge-section.html';
 import { type Catalog, buildCatalog } from './catalog';
 import { BridgeClient, type BridgeStatus } from './client';
 import { BridgeExecutor } from './executor';
+import { listProfiles, refOf } from '../profiles/catalog';
+import { Rotation } from './rotation';
 import { SessionIndex } from './sessions';
+import type { ProfilesController } from '../profiles/controller';
 
 const VERSION = '0.1.0';
 
@@ -19,13 +22,15 @@ function describe(status: BridgeStatus, executor: BridgeExecutor): string {
 }
 
 /** The bridge: the panel section, the WebSocket client, the catalog and the executor. */
-export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null): BridgeClient {
+export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, profiles: ProfilesController): BridgeClient {
+    const rotation = new Rotation(host, store);
+    profiles.setRequestOverride(() => rotation.active());
     let catalog: Catalog = buildCatalog(host);
     let sentCatalog = '';
     const statusEl: { el: HTMLElement | null } = { el: null };
     // The executor reports through the client, which exists once constructed below.
     let client: BridgeClient | null = null;
-    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => void client?.send(f));
+    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => void client?.send(f), rotation);
     const sendCatalog = (force = false) => {
         catalog = buildCatalog(host);
         const json = JSON.stringify(catalog.models);
@@ -67,6 +72,8 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
                     });
                 });
             }
+            const pool = section.querySelector<HTMLSelectElement>('[data-ens="bridge-rotation"]');
+            if (pool) wireRotation(host, store, pool);
             section.querySelector('[data-ens="bridge-connect"]')?.addEventListener('click', () => make().connect());
             section.querySelector('[data-ens="bridge-disconnect"]')?.addEventListener('click', () => client?.disconnect());
         }
@@ -74,4 +81,24 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     const first = make();
     if (store.get().bridge.autoConnect && store.get().bridge.token) first.connect();
     return first;
+}
+
+/** The rotation pool as a multi-select of ST's Connection Profiles (names as text, ids as values). */
+function wireRotation(host: Host, store: SettingsStore, select: HTMLSelectElement): void {
+    const render = () => {
+        const chosen = new Set(store.get().bridge.rotation.map((r) => r.id));
+        select.replaceChildren(...listProfiles(host).map((p) => {
+            const o = select.ownerDocument.createElement('option');
+            o.value = p.id;
+            o.textContent = p.name;
+            o.selected = chosen.has(p.id);
+            return o;
+        }));
+    };
+    select.addEventListener('change', () => {
+        const picked = listProfiles(host).filter((p) => [...select.selectedOptions].some((o) => o.value === p.id));
+        store.update((s) => { s.bridge.rotation = picked.map(refOf); });
+    });
+    host.on('connectionProfileLoaded', render);
+    render();
 }

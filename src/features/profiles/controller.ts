@@ -102,21 +102,35 @@ export class ProfilesController {
         this.host.stopGeneration();
     }
 
+    /**
+     * Another feature's profile for the requests made while it returns one (the bridge's rotation pool).
+     * It wins over the drafted member's; only a per-request route is used for it, never a global switch.
+     */
+    setRequestOverride(override: (() => ConnectionProfile | null) | null): void {
+        this.override = override;
+    }
+
+    private override: (() => ConnectionProfile | null) | null = null;
+
     /** CHAT_COMPLETION_SETTINGS_READY: rewrite the body of a drafted member's (or, opted in, a solo character's) request. */
     async onRequest(body: Record<string, unknown>): Promise<void> {
-        if (!this.settings.enabled) return;
-        const target = this.requestTarget();
-        if (!target) return;
-        const res = this.resolve(target.character, target.groupId);
-        if (!res.profile) return;
-        const plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
+        const overridden = this.override?.() ?? null;
+        if (!overridden && !this.settings.enabled) return;
+        const target = overridden ? null : this.requestTarget();
+        const profile = overridden ?? (target ? this.resolve(target.character, target.groupId).profile : undefined);
+        if (!profile) return;
+        const plan = planFor(profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
         if (plan.kind !== 'route') return; // a full switch already put ST on this profile
-        const preset = this.presets.peek(res.profile.preset) ?? await this.presets.get(res.profile.preset);
-        if (res.profile.preset && !preset && !this.warned.has(`preset\n${res.profile.preset}`)) {
-            this.warned.add(`preset\n${res.profile.preset}`);
-            this.host.toast('warning', `Preset "${res.profile.preset}" of profile "${res.profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
+        await this.route(body, profile);
+    }
+
+    private async route(body: Record<string, unknown>, profile: ConnectionProfile): Promise<void> {
+        const preset = this.presets.peek(profile.preset) ?? await this.presets.get(profile.preset);
+        if (profile.preset && !preset && !this.warned.has(`preset\n${profile.preset}`)) {
+            this.warned.add(`preset\n${profile.preset}`);
+            this.host.toast('warning', `Preset "${profile.preset}" of profile "${profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
         }
-        applyRoute(body, res.profile, preset);
+        applyRoute(body, profile, preset);
     }
 
     private requestTarget(): { character: HostCharacter; groupId: string | null } | null {
