@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { API_KEY, connectBridge, startBridgeServer } from '../tests/e2e/bridge-server.mjs';
 import { startImageServer } from '../tests/e2e/image-server.mjs';
 import { configureImages, installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
 
@@ -126,6 +127,45 @@ async function benchImages(page) {
     }
 }
 
+/** Time to first and last token of one streaming request, from a plain fetch client. */
+async function streamTimes(url, headers, body) {
+    const t0 = performance.now();
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let first = null;
+    for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (first === null && /"content":"[^"]/.test(decoder.decode(value))) first = performance.now() - t0;
+    }
+    return { first: first ?? NaN, last: performance.now() - t0 };
+}
+
+/** A character through the bridge and real ST (the rig's mock behind it) vs the same mock called directly. */
+async function benchBridge(page) {
+    const server = await startBridgeServer(st);
+    try {
+        await connectBridge(st, page, server.port);
+        const via = [];
+        const direct = [];
+        for (let i = 0; i < 11; i++) {
+            const messages = [{ role: 'user', content: `bench question ${i}` }];
+            const a = await streamTimes(`${server.base}/v1/chat/completions`, { authorization: `Bearer ${API_KEY}` }, { model: 'st-char-Alice', stream: true, messages });
+            const b = await streamTimes(`${st.MOCK_URL}/chat/completions`, { authorization: 'Bearer sk-mine' }, { model: 'gpt-c', stream: true, messages });
+            if (i === 0) continue; // warm-up
+            via.push(a);
+            direct.push(b);
+        }
+        const m = (xs, k) => median(xs.map((x) => x[k]));
+        console.log(`bridge end to end (stream, ${via.length} requests): through the bridge and real ST vs the mock called directly`);
+        console.log(`  time to first token median ${m(via, 'first').toFixed(1)} ms vs ${m(direct, 'first').toFixed(1)} ms; to last token ${m(via, 'last').toFixed(1)} ms vs ${m(direct, 'last').toFixed(1)} ms `
+            + `(ratio ${(m(via, 'last') / m(direct, 'last')).toFixed(1)}: ST's prompt building, its request to the mock and the chat switches)`);
+    } finally {
+        await server.stop();
+    }
+}
+
 const browser = await st.launch();
 try {
     const s = await st.openST(browser);
@@ -165,6 +205,7 @@ try {
     line('nothing assigned', idle, `< ${GOALS.idleMs} ms`);
     line('routed          ', routed, `≤ ${GOALS.routedMs} ms`);
     await benchImages(page);
+    await benchBridge(page);
     await st.closeSession(s);
 } finally {
     await browser.close();

@@ -1,38 +1,15 @@
 // The bridge in real SillyTavern 1.12.6: the bridge server (npm start's build) on loopback, Ensemble
 // connected from ST, and the official openai SDK as the client. A character answers (stream and not),
 // the user's open chat file stays byte-identical, and 20 concurrent requests each get their own answer.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { ROOT, createChecks, installEnsemble, loadRig, runSuite, setupConnection } from './lib.mjs';
+import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
+import { createChecks, installEnsemble, loadRig, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('bridge');
 const { check } = checks;
-const API_KEY = 'sk-client-e2e';
-const LINK_TOKEN = 'link-token-e2e';
-
-async function startBridgeServer(fixedPort) {
-    const build = spawnSync('npm', ['run', '-s', 'build:server'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`build:server failed: ${build.stderr}`);
-    const port = fixedPort ?? await st.freePort();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bridge-'));
-    const child = spawn(process.execPath, [path.join(ROOT, 'server', 'dist', 'main.js'), '--port', String(port), '--data-dir', dataDir], {
-        env: { ...process.env, ENSEMBLE_API_KEYS: API_KEY, ENSEMBLE_LINK_TOKEN: LINK_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-        try { if ((await fetch(`${base}/health`)).ok) break; } catch { /* not up yet */ }
-        await st.sleep(100);
-    }
-    const exited = new Promise((r) => child.once('exit', r));
-    return { base, port, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
-}
 
 function chatFileOf(avatarBase, chatId) {
     const file = path.join(st.ST_DATA, 'default-user', 'chats', avatarBase, `${chatId}.jsonl`);
@@ -40,7 +17,7 @@ function chatFileOf(avatarBase, chatId) {
 }
 
 await runSuite(st, checks, 'bridge', async (browser) => {
-    let server = await startBridgeServer();
+    let server = await startBridgeServer(st);
     try {
         const s = await st.openST(browser);
         const page = s.page;
@@ -58,16 +35,7 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         check('the user\'s own chat exists before the bridge runs', !!before && before.length > 0, userChatId);
 
         await installEnsemble(st, page);
-        await st.openExtensionsDrawer(page);
-        await page.locator('#ensemble_settings .inline-drawer-toggle').click();
-        const url = page.locator('[data-ens-bridge="url"]');
-        await url.fill(`ws://127.0.0.1:${server.port}/bridge`);
-        await url.dispatchEvent('change');
-        const token = page.locator('[data-ens-bridge="token"]');
-        await token.fill(LINK_TOKEN);
-        await token.dispatchEvent('change');
-        await page.locator('[data-ens="bridge-connect"]').click();
-        await page.waitForFunction(() => /^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 15_000 });
+        await connectBridge(st, page, server.port);
         check('the panel shows the bridge connected', true);
         await st.closeExtensionsDrawer(page);
 
@@ -131,7 +99,7 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         // The server restarts: the extension reconnects by itself and requests work again.
         await server.stop();
         await page.waitForFunction(() => !/^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 15_000 });
-        server = await startBridgeServer(server.port);
+        server = await startBridgeServer(st, server.port);
         await page.waitForFunction(() => /^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 45_000 });
         const again = await client.chat.completions.create({ model: 'st-char-Carol', messages: [{ role: 'user', content: 'Still there?' }] });
         check('after a server restart the extension reconnects and requests work again', /hello from/.test(again.choices[0]?.message?.content ?? ''));
