@@ -21,7 +21,7 @@ export default tseslint.config(
     },
     {
         files: ['**/*.mjs'],
-        languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly', TextDecoder: 'readonly' } },
+        languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly', TextDecoder: 'readonly', AbortSignal: 'readonly', AbortController: 'readonly' } },
     },
     {
         // The bridge server, its tests and scripts run in Node.
