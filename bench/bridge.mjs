@@ -9,6 +9,7 @@
 // Clients and fake tabs share this process, so its own event loop is part of "added".
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,6 +46,15 @@ const base = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
 });
 const bridgeUrl = `${base.replace('http', 'ws')}/bridge`;
+/** CPU ms the server process has used (user + system), from /proc; NaN elsewhere. */
+const serverCpuMs = () => {
+    try {
+        const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks, USER_HZ = 100 on Linux
+    } catch {
+        return NaN;
+    }
+};
 const peakRssMb = () => {
     try {
         const kb = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
@@ -74,21 +84,34 @@ function unlinkAll() {
 }
 const ownMs = (id) => { for (const p of peers) { const t = p.ownMs.get(id); if (t !== undefined) return t; } return 0; };
 
-/** One request; resolves with its reply text, the request id and the client-side time. */
-async function ask(content, stream, model = ALICE.id) {
+// node:http rather than fetch: the client's own cost counts in "added", and undici's is several times higher.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+/** One request; resolves with its reply text (null: error or no [DONE]), the request id and the client-side time. */
+function ask(content, stream, model = ALICE.id) {
     const t0 = performance.now();
-    const res = await fetch(`${base}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model, stream, messages: [{ role: 'user', content }] }),
-        signal: AbortSignal.timeout(60_000),
+    const body = JSON.stringify({ model, stream, messages: [{ role: 'user', content }] });
+    return new Promise((resolve, reject) => {
+        const req = http.request(`${base}/v1/chat/completions`, {
+            method: 'POST', agent, timeout: 60_000,
+            headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => { text += d; });
+            res.on('end', () => resolve({ ms: performance.now() - t0, ...(stream ? fromSse(text) : fromJson(text)) }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(body);
     });
-    if (!stream) {
-        const json = await res.json();
-        return { ms: performance.now() - t0, id: json.id, text: json.choices?.[0]?.message?.content ?? null };
-    }
-    const body = await res.text();
-    const ms = performance.now() - t0;
+}
+function fromJson(text) {
+    const json = JSON.parse(text);
+    return { id: json.id, text: json.choices?.[0]?.message?.content ?? null };
+}
+function fromSse(body) {
     let id = null;
     let text = '';
     let done = false;
@@ -96,18 +119,18 @@ async function ask(content, stream, model = ALICE.id) {
         if (line === 'data: [DONE]') done = true;
         else if (line.startsWith('data: ')) {
             const c = JSON.parse(line.slice(6));
-            if (c.error) return { ms, id, text: null };
+            if (c.error) return { id, text: null };
             id ??= c.id;
             text += c.choices[0].delta.content ?? '';
         }
     }
-    return { ms, id, text: done ? text : null };
+    return { id, text: done ? text : null };
 }
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
 // --- relay overhead ------------------------------------------------------------------------------
-console.log(`bridge bench: server ${base} (node server/dist/main.js, pid ${child.pid}); clients and fake tabs in this process`);
+console.log(`bridge bench: server ${base} (node server/dist/main.js, pid ${child.pid}); clients and fake tabs in this process; ${os.cpus().length} CPUs`);
 await linkTabs(1);
 for (let i = 0; i < 50; i++) await ask(`warm-up ${i}`, true); // JIT and connection pools
 console.log('relay overhead, streaming (added = client time − the tab\'s own time):');
@@ -115,6 +138,7 @@ for (const [clients, rounds] of LEVELS) {
     await linkTabs(clients);
     const added = [];
     let bad = 0;
+    const cpu0 = serverCpuMs();
     for (let r = 0; r < rounds; r++) {
         const results = clients === 1
             ? [await ask(`r${r}`, true)]
@@ -125,7 +149,9 @@ for (const [clients, rounds] of LEVELS) {
         }
     }
     const label = `${clients} client${clients > 1 ? 's' : ''}`.padEnd(12);
-    console.log(`  ${label} ${String(added.length).padStart(5)} requests: p50 ${pct(added, 50).toFixed(2)} ms, p99 ${pct(added, 99).toFixed(2)} ms${bad ? `, ${bad} failed` : ''}`);
+    const cpuPerRequest = (serverCpuMs() - cpu0) / (clients * rounds);
+    console.log(`  ${label} ${String(added.length).padStart(5)} requests: p50 ${pct(added, 50).toFixed(2)} ms, p99 ${pct(added, 99).toFixed(2)} ms, ` +
+        `server CPU ${cpuPerRequest.toFixed(2)} ms/request${bad ? `, ${bad} failed` : ''}`);
 }
 unlinkAll();
 

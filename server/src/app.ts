@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { apiKeyAuth } from './api-key';
+import { limitBody } from './body-limit';
 import { chatCompletions } from './completions';
 import { ApiError, toApiError } from './errors';
 import type { Logger } from './log';
@@ -46,14 +46,7 @@ export function createApp(o: AppOptions): Hono {
 
     app.use('/v1/*', apiKeyAuth(o.checkApiKey));
     app.get('/v1/models', (c) => c.json(modelList(o.relay.models(), started)));
-    app.post(
-        '/v1/chat/completions',
-        bodyLimit({
-            maxSize: o.bodyLimit,
-            onError: () => { throw new ApiError('payload_too_large', `The request body is larger than ${o.bodyLimit} bytes.`); },
-        }),
-        chatCompletions(o.relay, o.keepAliveMs),
-    );
+    app.post('/v1/chat/completions', limitBody(o.bodyLimit), chatCompletions(o.relay, o.keepAliveMs));
 
     app.notFound((c) => {
         const err = new ApiError('not_found', `There is no ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)} here.`);

@@ -11,30 +11,43 @@ type Outcome =
     | { kind: 'done'; text: string; finishReason: FinishReason }
     | { kind: 'fail'; error: ApiError };
 
-/** The relay pushes outcomes as they come; the SSE writer takes them one at a time, at its own pace. */
+/** The relay pushes outcomes as they come; the SSE writer takes all that are waiting at its own pace. */
 class Outcomes {
-    private readonly items: Outcome[] = [];
-    private waiter: ((o: Outcome) => void) | null = null;
+    private items: Outcome[] = [];
+    private waiter: (() => void) | null = null;
 
     push(o: Outcome): void {
+        this.items.push(o);
         const w = this.waiter;
         this.waiter = null;
-        if (w) w(o);
-        else this.items.push(o);
+        w?.();
     }
 
-    next(): Promise<Outcome> {
-        const o = this.items.shift();
-        return o ? Promise.resolve(o) : new Promise((resolve) => { this.waiter = resolve; });
+    /** Everything that arrived since the last call; waits for at least one. */
+    async takeAll(): Promise<Outcome[]> {
+        if (!this.items.length) await new Promise<void>((resolve) => { this.waiter = resolve; });
+        const all = this.items;
+        this.items = [];
+        return all;
     }
 }
+
+/** One SSE event. JSON.stringify never emits a raw newline, so the payload is a single data line. */
+const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 const clientLeft = () => new ApiError('cancelled', 'The client closed the request.');
 
 /** `POST /v1/chat/completions`: validation, then a JSON answer or an SSE stream. */
 export function chatCompletions(relay: Relay, keepAliveMs: number) {
     return async (c: Context) => {
-        const req = parseChatRequest(await c.req.text());
+        let body: string;
+        try {
+            body = await c.req.text();
+        } catch (err) {
+            // The client went away (or broke the framing) while sending: nothing to answer, nothing to log.
+            throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
+        }
+        const req = parseChatRequest(body);
         return req.stream ? answerStream(c, relay, req, keepAliveMs) : answerJson(c, relay, req);
     };
 }
@@ -86,39 +99,43 @@ function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: 
         if (signal.aborted) stop();
 
         // An SSE comment while nothing else is sent keeps clients and proxies with idle timeouts waiting.
-        let wrote = true;
+        let wrote = false;
         const keepAlive = setInterval(() => {
             if (!wrote) void stream.write(': keep-alive\n\n');
             wrote = false;
         }, keepAliveMs);
-        const send = (data: unknown) => {
-            wrote = true;
-            return stream.writeSSE({ data: JSON.stringify(data) });
-        };
 
         try {
-            await send(chunk(ticket.id, created, req.model, { role: 'assistant' }));
+            // Events that are ready together go out in one write: one syscall and packet, not one per event.
+            let out = sse(chunk(ticket.id, created, req.model, { role: 'assistant' }));
             let streamed = '';
-            for (;;) {
-                const o = await outcomes.next();
-                if (o.kind === 'delta') {
-                    if (!o.text) continue;
-                    streamed += o.text;
-                    await send(chunk(ticket.id, created, req.model, { content: o.text }));
-                    continue;
+            for (let end = false; !end;) {
+                for (const o of await outcomes.takeAll()) {
+                    if (o.kind === 'delta') {
+                        if (!o.text) continue;
+                        streamed += o.text;
+                        out += sse(chunk(ticket.id, created, req.model, { content: o.text }));
+                        continue;
+                    }
+                    if (o.kind === 'done') {
+                        // done.text is the whole reply: send what the deltas did not (all of it when there were none).
+                        const rest = o.text.startsWith(streamed) ? o.text.slice(streamed.length) : '';
+                        if (rest) out += sse(chunk(ticket.id, created, req.model, { content: rest }));
+                        out += sse(chunk(ticket.id, created, req.model, {}, o.finishReason));
+                    } else {
+                        // openai-node throws an APIError for an `error` event carrying `{error: {...}}`.
+                        out += sse(o.error.body, 'error');
+                    }
+                    out += sse('[DONE]');
+                    end = true;
+                    break;
                 }
-                if (o.kind === 'done') {
-                    // done.text is the whole reply: send what the deltas did not (all of it when there were none).
-                    const rest = o.text.startsWith(streamed) ? o.text.slice(streamed.length) : '';
-                    if (rest) await send(chunk(ticket.id, created, req.model, { content: rest }));
-                    await send(chunk(ticket.id, created, req.model, {}, o.finishReason));
-                } else {
-                    // openai-node throws an APIError for an `error` event carrying `{error: {...}}`.
-                    await stream.writeSSE({ event: 'error', data: JSON.stringify(o.error.body) });
+                if (out) {
+                    wrote = true;
+                    await stream.write(out);
+                    out = '';
                 }
-                break;
             }
-            await stream.writeSSE({ data: '[DONE]' });
         } finally {
             clearInterval(keepAlive);
             signal.removeEventListener('abort', stop);

@@ -1,5 +1,6 @@
 import type { ExtensionFrame, ModelInfo, ServerFrame } from '../../src/protocol/index';
 import type { ApiError } from './errors';
+import type { Logger } from './log';
 
 export type RequestFrame = Extract<ServerFrame, { type: 'request' }>;
 /** What the HTTP side asks for; the relay adds the id. */
@@ -29,6 +30,32 @@ export interface Job {
     timer: NodeJS.Timeout | null;
 }
 
+/** The HTTP side's handle on a submitted request. */
+export interface Ticket {
+    readonly id: string;
+    /** The client went away: drop the request (and tell the tab). No sink call follows. */
+    cancel(): void;
+}
+
+export interface RelayOptions {
+    queueLimit: number;
+    /** Time without progress (queued, or no delta from the tab) before the client gets a 504. */
+    timeoutMs: number;
+    /** How long a tab stays reserved after `cancel` when it does not confirm with done/fail. */
+    cancelGraceMs: number;
+    log: Logger;
+}
+
+export interface RelayStats {
+    tabs: number;
+    queued: number;
+    running: number;
+    /** delta/done/fail frames for an unknown id, or from a tab that was not given that id. */
+    ignoredFrames: number;
+    /** Frames for a request the client already left (expected after a cancel). */
+    lateFrames: number;
+}
+
 /** One linked SillyTavern tab (browser tab), keyed by the tab id from its hello. */
 export class Tab {
     /** null until its first catalog frame. */
@@ -42,4 +69,15 @@ export class Tab {
     gone = false;
 
     constructor(readonly key: string, readonly link: TabLink) {}
+}
+
+/** An idle tab with the model; tabs reporting ST busy come last, then the least recently used (load sharing). */
+export function pickTab(model: string, candidates: Iterable<Tab>): Tab | undefined {
+    let best: Tab | undefined;
+    for (const t of candidates) {
+        if (t.job || !t.models?.has(model)) continue;
+        if (!best || Number(t.reportedBusy) < Number(best.reportedBusy)
+            || (t.reportedBusy === best.reportedBusy && t.lastAssigned < best.lastAssigned)) best = t;
+    }
+    return best;
 }

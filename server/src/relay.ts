@@ -1,37 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { CLOSE, type ExtensionFrame, type ModelInfo } from '../../src/protocol/index';
 import { ApiError, clip, fromFail } from './errors';
-import type { Logger } from './log';
-import { Tab, type Job, type RelayRequest, type RequestSink, type TabLink } from './relay-types';
+import {
+    pickTab, Tab, type Job, type RelayOptions, type RelayRequest, type RelayStats, type RequestSink, type TabLink, type Ticket,
+} from './relay-types';
 
-export type { RelayRequest, RequestSink, TabLink } from './relay-types';
+export type { RelayOptions, RelayRequest, RelayStats, RequestSink, TabLink, Ticket } from './relay-types';
 export { Tab } from './relay-types';
-
-/** The HTTP side's handle on a submitted request. */
-export interface Ticket {
-    readonly id: string;
-    /** The client went away: drop the request (and tell the tab). No sink call follows. */
-    cancel(): void;
-}
-
-export interface RelayOptions {
-    queueLimit: number;
-    /** Time without progress (queued, or no delta from the tab) before the client gets a 504. */
-    timeoutMs: number;
-    /** How long a tab stays reserved after `cancel` when it does not confirm with done/fail. */
-    cancelGraceMs: number;
-    log: Logger;
-}
-
-export interface RelayStats {
-    tabs: number;
-    queued: number;
-    running: number;
-    /** delta/done/fail frames for an unknown id, or from a tab that was not given that id. */
-    ignoredFrames: number;
-    /** Frames for a request the client already left (expected after a cancel). */
-    lateFrames: number;
-}
 
 /**
  * Routes chat requests to linked SillyTavern tabs: one request per tab at a time, the rest in one
@@ -43,6 +18,9 @@ export class Relay {
     private readonly jobs = new Map<string, Job>();
     private queue: Job[] = [];
     private seq = 0;
+    /** Ids are unique per process by the counter and across restarts by the random prefix. */
+    private readonly idPrefix = randomBytes(6).toString('hex');
+    private idSeq = 0;
     private closed = false;
     private ignoredFrames = 0;
     private lateFrames = 0;
@@ -104,8 +82,8 @@ export class Relay {
         if (!this.offered(req.model)) {
             throw new ApiError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
         }
-        const job: Job = { id: `chatcmpl-${randomBytes(12).toString('hex')}`, req, sink, tab: null, timer: null };
-        const tab = this.pickTab(req.model, [...this.tabs.values()]);
+        const job: Job = { id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`, req, sink, tab: null, timer: null };
+        const tab = pickTab(req.model, this.tabs.values());
         if (!tab && this.queue.length >= this.opts.queueLimit) {
             throw new ApiError('queue_full', `The bridge queue is full (${this.opts.queueLimit} requests waiting); retry later.`);
         }
@@ -225,7 +203,7 @@ export class Relay {
         if (idle.length === 0) return;
         const waiting: Job[] = [];
         for (const job of this.queue) {
-            const tab = idle.length ? this.pickTab(job.req.model, idle) : undefined;
+            const tab = idle.length ? pickTab(job.req.model, idle) : undefined;
             if (!tab) {
                 waiting.push(job);
                 continue;
@@ -234,17 +212,6 @@ export class Relay {
             this.start(job, tab);
         }
         this.queue = waiting;
-    }
-
-    /** An idle tab with the model; tabs reporting ST busy come last, then the least recently used. */
-    private pickTab(model: string, candidates: Tab[]): Tab | undefined {
-        let best: Tab | undefined;
-        for (const t of candidates) {
-            if (t.job || !t.models?.has(model)) continue;
-            if (!best || Number(t.reportedBusy) < Number(best.reportedBusy)
-                || (t.reportedBusy === best.reportedBusy && t.lastAssigned < best.lastAssigned)) best = t;
-        }
-        return best;
     }
 
     private offered(model: string): boolean {

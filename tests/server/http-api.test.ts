@@ -97,6 +97,26 @@ describe('request validation', () => {
         expect((await fetch(`${t.server.url}/health`)).status).toBe(200);
     });
 
+    it('applies the limit to the declared length and, without one, to the bytes of a chunked body', async () => {
+        t = await startTestServer({ bodyLimit: 4096 });
+        await t.link();
+        const sized = (n: number) => JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(n) }] });
+        expect((await post(sized(3900))).status).toBe(200);
+        expect((await post(sized(4100))).status).toBe(413);
+        const chunked = (text: string) => t.fetch('/v1/chat/completions', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: new ReadableStream({ start(c) { for (let i = 0; i < text.length; i += 1000) c.enqueue(new TextEncoder().encode(text.slice(i, i + 1000))); c.close(); } }),
+            duplex: 'half',
+        } as RequestInit);
+        const small = await chunked(sized(3000));
+        expect(small.status).toBe(200);
+        expect((await small.json()).choices[0].message.content).toBe(`echo:${'x'.repeat(3000)}`);
+        const big = await chunked(sized(6000));
+        expect(big.status).toBe(413);
+        expect((await big.json()).error.code).toBe('payload_too_large');
+    });
+
     it('answers 404 as JSON for unknown routes', async () => {
         t = await startTestServer();
         const res = await t.fetch('/v1/embeddings', { method: 'POST', body: '{}' });

@@ -1,5 +1,5 @@
 import type { Host, HostSocket } from '../../host/host';
-import { type ExtensionFrame, PROTOCOL_VERSION, type ServerFrame, encode, parseServerFrame } from '../../protocol';
+import { CLOSE, type ExtensionFrame, PROTOCOL_VERSION, type ServerFrame, encode, parseServerFrame } from '../../protocol';
 import { log } from '../../shared/log';
 
 export type BridgeState = 'off' | 'connecting' | 'connected' | 'refused' | 'waiting';
@@ -23,6 +23,7 @@ export interface BridgeClientOptions {
 
 /** A server that said nothing (not even a ping) for this long is taken for dead. */
 export const SILENCE_MS = 45_000;
+const FINAL_CLOSES = new Set<number>([CLOSE.badToken, CLOSE.versionMismatch, CLOSE.originRefused]);
 export const BACKOFF = { baseMs: 1_000, maxMs: 30_000 };
 
 /** Exponential backoff with full jitter between half and the whole step. */
@@ -90,6 +91,13 @@ export class BridgeClient {
             this.socket = null;
             this.clearTimers();
             if (this.status.state === 'refused') return;
+            if (FINAL_CLOSES.has(code)) {
+                // Refusals that retrying can't fix: a wrong token or version, or this page's origin not allowed.
+                const message = reason || `The bridge server closed the connection (${code}).`;
+                this.setStatus({ state: 'refused', lastError: message });
+                this.host.toast('error', `The bridge server refused the connection: ${message}`, 'Ensemble bridge');
+                return;
+            }
             this.fail(reason ? `Connection closed (${code}): ${reason}` : `Connection closed (${code}).`);
         };
     }

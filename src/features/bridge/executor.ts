@@ -34,7 +34,7 @@ export class BridgeExecutor {
         host.on('streamToken', (text) => this.onToken(text));
     }
 
-    private streaming: { id: string; sent: string; stream: boolean } | null = null;
+    private streaming: { id: string; sent: string } | null = null;
 
     get busy(): boolean {
         return this.running !== null;
@@ -50,14 +50,17 @@ export class BridgeExecutor {
         if (!this.running) void this.drain();
     }
 
+    /** The client went away: drop or stop the request, and say so at once so the server frees this tab. */
     cancel(id: string): void {
         const i = this.queue.findIndex((r) => r.id === id);
         if (i >= 0) {
             this.queue.splice(i, 1);
+            this.send({ type: 'fail', id, code: 'cancelled', message: 'Cancelled by the client.' });
             this.reportStatus();
-        } else if (this.running?.id === id) {
+        } else if (this.running?.id === id && !this.running.cancelled) {
             this.running.cancelled = true;
             this.host.stopGeneration();
+            this.send({ type: 'fail', id, code: 'cancelled', message: 'Cancelled by the client.' });
         }
     }
 
@@ -103,13 +106,13 @@ export class BridgeExecutor {
         const file = session?.file ?? `Ensemble bridge ${stamp(new Date(this.host.now()))} ${request.id.slice(-6)}`;
         try {
             await this.host.openCharacterChatFile(index, file, session ? null : history.map((m) => this.toStMessage(m, character.name)));
-            this.streaming = { id: request.id, sent: '', stream: request.stream };
+            this.streaming = { id: request.id, sent: '' };
             this.rotation?.begin();
             const reply = await this.host.sendAndGenerate(last.content).finally(() => this.rotation?.end());
             if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
             // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
             const s = this.streaming;
-            if (s?.stream && reply.startsWith(s.sent) && reply.length > s.sent.length) this.send({ type: 'delta', id: s.id, text: reply.slice(s.sent.length) });
+            if (s && reply.startsWith(s.sent) && reply.length > s.sent.length) this.send({ type: 'delta', id: s.id, text: reply.slice(s.sent.length) });
             this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
             return reply;
         } finally {
@@ -131,8 +134,14 @@ export class BridgeExecutor {
     }
 
     private async waitForIdle(id: string): Promise<void> {
+        let lastSign = this.host.now();
         while (this.host.isGenerating()) {
             if (this.running?.id === id && this.running.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            // An empty delta is progress to the server: waiting behind the user's turn must not time out.
+            if (this.host.now() - lastSign >= 10_000) {
+                this.send({ type: 'delta', id, text: '' });
+                lastSign = this.host.now();
+            }
             // A real timer, not host.sleep: this waits on ST, so it must let ST's own work run.
             await new Promise((r) => setTimeout(r, 200));
         }
@@ -143,10 +152,13 @@ export class BridgeExecutor {
         return { name: user ? 'User' : characterName, is_user: user, is_system: false, mes: m.content, send_date: this.host.now() };
     }
 
-    /** ST's STREAM_TOKEN_RECEIVED carries the whole reply so far; the protocol wants what is new. */
+    /**
+     * ST's STREAM_TOKEN_RECEIVED carries the whole reply so far; the protocol wants what is new. Sent for
+     * non-streaming requests too: the server counts deltas as progress (its timeout is on silence).
+     */
     private onToken(text: string): void {
         const s = this.streaming;
-        if (!s || !s.stream || !text.startsWith(s.sent) || text.length === s.sent.length) return;
+        if (!s || !text.startsWith(s.sent) || text.length === s.sent.length) return;
         const delta = text.slice(s.sent.length);
         s.sent = text;
         this.send({ type: 'delta', id: s.id, text: delta });

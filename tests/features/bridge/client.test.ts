@@ -58,6 +58,17 @@ describe('BridgeClient', () => {
         expect(fake.toastsOf('error')).toEqual([expect.stringContaining('wrong link token')]);
     });
 
+    it('a close for a refused origin, token or version stops retrying, with the server\'s reason in a toast', () => {
+        const { fake, client } = setup();
+        client.connect();
+        fake.sockets[0]!.open();
+        fake.sockets[0]!.drop(4008, 'origin http://evil.test is not allowed; see --st-origin');
+        vi.advanceTimersByTime(120_000);
+        expect(fake.sockets).toHaveLength(1);
+        expect(client.status.state).toBe('refused');
+        expect(fake.toastsOf('error')).toEqual([expect.stringContaining('--st-origin')]);
+    });
+
     it('reconnects after a drop with growing, jittered waits, and resets after a welcome', () => {
         const { fake, client } = setup();
         client.connect();

@@ -75,12 +75,12 @@ describe('BridgeExecutor', () => {
         expect(sent.filter((f) => f.type === 'delta' && f.id === 'r2').map((f) => (f as { text: string }).text)).toEqual(['Not streamed']);
     });
 
-    it('sends no deltas for a non-streaming request', async () => {
+    it('sends deltas for a non-streaming request too (progress for the server\'s silence timeout), and the whole text in done', async () => {
         const { fake, executor, sent, done } = setup();
         fake.replies.push(['a', 'b']);
         executor.enqueue(req('r1', [user('hi')], false));
-        await done('r1');
-        expect(sent.filter((f) => f.type === 'delta')).toEqual([]);
+        expect(await done('r1')).toMatchObject({ text: 'ab' });
+        expect(sent.filter((f) => f.type === 'delta').map((f) => (f as { text: string }).text)).toEqual(['a', 'b']);
     });
 
     it('puts the user back in their own chat, and points the borrowed character back at its own chat', async () => {
@@ -123,7 +123,11 @@ describe('BridgeExecutor', () => {
         fake.generating = false;
         await fake.idle();
         await vi.waitFor(() => expect(executor.busy).toBe(false));
-        expect(sent.filter((f) => f.type === 'done' || f.type === 'fail')).toEqual([]);
+        // Each cancel is answered once, at once, so the server frees the tab; nothing else follows.
+        expect(sent.filter((f) => f.type === 'done' || f.type === 'fail')).toEqual([
+            { type: 'fail', id: 'r2', code: 'cancelled', message: 'Cancelled by the client.' },
+            { type: 'fail', id: 'r1', code: 'cancelled', message: 'Cancelled by the client.' },
+        ]);
         expect(fake.counts.stops).toBeGreaterThanOrEqual(1);
         fake.replies.push('x');
         executor.enqueue(req('r3', [user('three')]));
