@@ -113,6 +113,13 @@ export class BridgeClient {
         const frame = parsed.frame;
         switch (frame.type) {
             case 'welcome':
+                if (frame.v !== PROTOCOL_VERSION) {
+                    const message = `The bridge server speaks protocol version ${frame.v}, this Ensemble ${PROTOCOL_VERSION}: update the older one.`;
+                    this.setStatus({ state: 'refused', lastError: message });
+                    this.host.toast('error', message, 'Ensemble bridge');
+                    socket.close(1000, 'version mismatch');
+                    return;
+                }
                 this.attempt = 0;
                 this.setStatus({ state: 'connected', lastError: '' });
                 this.options.onWelcome();

@@ -30,16 +30,19 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     const statusEl: { el: HTMLElement | null } = { el: null };
     // The executor reports through the client, which exists once constructed below.
     let client: BridgeClient | null = null;
-    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => void client?.send(f), rotation);
+    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => {
+        client?.send(f);
+        if (f.type === 'status') render();
+    }, rotation);
     const sendCatalog = (force = false) => {
         catalog = buildCatalog(host);
         const json = JSON.stringify(catalog.models);
         if (!force && json === sentCatalog) return;
         if (client?.send({ type: 'catalog', models: catalog.models })) sentCatalog = json;
     };
-    const render = () => {
+    function render() {
         if (statusEl.el && client) statusEl.el.textContent = describe(client.status, executor);
-    };
+    }
     const make = () => {
         const s = store.get().bridge;
         client?.disconnect();

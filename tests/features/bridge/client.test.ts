@@ -46,6 +46,18 @@ describe('BridgeClient', () => {
         expect(frames).toEqual([expect.objectContaining({ type: 'request', id: 'r1' }), { type: 'cancel', id: 'r1' }]);
     });
 
+    it('refuses a server that speaks another protocol version, on this side too', () => {
+        const { fake, client, welcomes } = setup();
+        client.connect();
+        fake.sockets[0]!.open();
+        fake.sockets[0]!.receive({ type: 'welcome', v: PROTOCOL_VERSION + 1, server: 's' });
+        expect(client.status.state).toBe('refused');
+        expect(welcomes()).toBe(0);
+        expect(fake.toastsOf('error')).toEqual([expect.stringContaining(`version ${PROTOCOL_VERSION + 1}`)]);
+        vi.advanceTimersByTime(120_000);
+        expect(fake.sockets).toHaveLength(1);
+    });
+
     it('a refused token stops retrying and says why in a toast', () => {
         const { fake, client } = setup();
         client.connect();
