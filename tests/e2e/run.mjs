@@ -25,14 +25,18 @@ const suites = fs.readdirSync(path.join(ROOT, 'tests', 'e2e'))
 let passed = 0;
 let failed = 0;
 for (const suite of suites) {
-    const up = spawnSync(path.join(RIG, 'st-up.sh'), ['--reset', '--with-mock'], { env, encoding: 'utf8' });
+    // A suite may ask for its own rig settings in a first-line comment: `// rig-env: NAME=value …`.
+    const header = /^\/\/ rig-env: (.*)$/m.exec(fs.readFileSync(path.join(ROOT, 'tests', 'e2e', suite), 'utf8').split('\n')[0] ?? '');
+    const suiteEnv = { ...env, ...Object.fromEntries((header?.[1] ?? '').split(/\s+/).filter(Boolean).map((kv) => kv.split('='))) };
+    spawnSync(path.join(RIG, 'st-down.sh'), [], { env, stdio: 'ignore' }); // the mock restarts with the suite's settings
+    const up = spawnSync(path.join(RIG, 'st-up.sh'), ['--reset', '--with-mock'], { env: suiteEnv, encoding: 'utf8' });
     if (up.status !== 0) {
         console.log(`FAIL  ${suite}: st-up.sh failed\n${up.stderr}`);
         failed++;
         continue;
     }
     const code = await new Promise((resolve) => {
-        const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'e2e', suite)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'e2e', suite)], { cwd: ROOT, env: suiteEnv, stdio: ['ignore', 'pipe', 'inherit'] });
         child.stdout.on('data', (d) => {
             const text = String(d);
             process.stdout.write(text);
