@@ -85,7 +85,6 @@ export interface HostEventMap {
     /** The request body ST is about to POST; handlers may change it in place. */
     chatCompletionSettingsReady: [data: Record<string, unknown>];
     generationStopped: [];
-    generationEnded: [];
     characterEdited: [];
     characterDeleted: [];
     connectionProfileLoaded: [name: string];

@@ -23,7 +23,6 @@ const EVENT_KEYS: Record<HostEvent, string> = {
     messageReceived: 'MESSAGE_RECEIVED',
     streamToken: 'STREAM_TOKEN_RECEIVED',
     generationStopped: 'GENERATION_STOPPED',
-    generationEnded: 'GENERATION_ENDED',
     characterEdited: 'CHARACTER_EDITED',
     characterDeleted: 'CHARACTER_DELETED',
     connectionProfileLoaded: 'CONNECTION_PROFILE_LOADED',

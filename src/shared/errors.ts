@@ -19,7 +19,6 @@ export type EnsembleErrorCode =
     | 'IMAGE_API_EMPTY'
     | 'IMAGE_UNSAFE'
     | 'IMAGE_TOO_LARGE'
-    | 'IMAGE_CORS'
     | 'IMAGE_TIMEOUT'
     | 'IMAGE_CANCELLED'
     | 'PROMPT_LLM_FAILED'

@@ -86,7 +86,6 @@ export class FakeStHost extends FakeStBridge implements Host {
         }
         if (this.aborted) return;
         this.requests.push({ avatar, type, mainApi: this.st.mainApi, body: jsonCopy(body) });
-        this.track(this.emit('generationEnded'));
     }
 
     private indexOf(avatar: string): number {

@@ -2,17 +2,13 @@
 import type OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE, BOB, echoText } from './peer';
-import { eventually, startTestServer, type TestServer } from './harness';
+import { ask as askFor, eventually, sseLines, startTestServer, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
 
-const ask = (content: string, model = ALICE.id) => ({ model, messages: [{ role: 'user' as const, content }] });
+const ask = (content: string, model = ALICE.id) => askFor(content, model);
 
-/** Reads a whole SSE body as its `data:`/`event:` lines and comments. */
-async function sseLines(res: Response): Promise<string[]> {
-    return (await res.text()).split('\n').filter((l) => l !== '');
-}
 
 describe('GET /v1/models', () => {
     it('lists the union of every tab catalog as OpenAI models', async () => {

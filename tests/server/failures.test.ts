@@ -2,17 +2,13 @@
 import { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE, echoText } from './peer';
-import { eventually, startTestServer, type TestServer } from './harness';
+import { ask as askFor, eventually, sseLines, startTestServer, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
 
-const ask = (content: string, model = ALICE.id) => ({ model, messages: [{ role: 'user' as const, content }] });
+const ask = (content: string, model = ALICE.id) => askFor(content, model);
 
-/** Reads a whole SSE body as its non-empty lines. */
-async function sseLines(res: Response): Promise<string[]> {
-    return (await res.text()).split('\n').filter((l) => l !== '');
-}
 
 describe('failures reach the client', () => {
     it('sends cancel to the tab when the client aborts, and frees the tab when the tab confirms', async () => {

@@ -56,3 +56,11 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
         },
     };
 }
+
+/** A chat request body with one user message. */
+export const ask = (content: string, model: string) => ({ model, messages: [{ role: 'user' as const, content }] });
+
+/** Reads a whole SSE body as its non-empty lines (`data:`/`event:` lines and comments). */
+export async function sseLines(res: Response): Promise<string[]> {
+    return (await res.text()).split('\n').filter((l) => l !== '');
+}

@@ -125,7 +125,7 @@ export class ProfilesController {
     }
 
     private async route(body: Record<string, unknown>, profile: ConnectionProfile): Promise<void> {
-        const preset = this.presets.peek(profile.preset) ?? await this.presets.get(profile.preset);
+        const preset = await this.presets.get(profile.preset);
         if (profile.preset && !preset && !this.warned.has(`preset\n${profile.preset}`)) {
             this.warned.add(`preset\n${profile.preset}`);
             this.host.toast('warning', `Preset "${profile.preset}" of profile "${profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');

@@ -44,8 +44,4 @@ export class PresetCache {
         if (!this.presets.has(name)) this.missing.add(name);
         return this.presets.get(name);
     }
-
-    peek(name: string | undefined): ChatPreset | undefined {
-        return name ? this.presets.get(name) : undefined;
-    }
 }
