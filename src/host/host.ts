@@ -66,6 +66,8 @@ export interface HostGroup {
     name: string;
     members: string[];
     disabled_members?: string[];
+    /** The chat ST opens for this group (its "current chat"). */
+    chat_id?: string;
 }
 
 /**
@@ -210,8 +212,16 @@ export interface Host {
      * a new file, never an existing one the user has).
      */
     openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void>;
-    /** Posts `text` as the user's message in the open chat and runs ST's normal generation; the reply's text. */
-    sendAndGenerate(text: string): Promise<string>;
+    /**
+     * Opens chat `chatId` of group `groupId`, first writing it with `seed` when given (ST's /api/chats/group/save,
+     * a new id added to the group's chat list; an empty seed lets ST add the members' greetings, as for a new chat).
+     */
+    openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void>;
+    /**
+     * Posts `text` as the user's message in the open chat and runs ST's normal generation (a group turn in a
+     * group chat); the messages ST added after the user's, in order (one per member who spoke).
+     */
+    sendAndGenerate(text: string): Promise<HostMessage[]>;
     registerSlashCommand(spec: SlashCommandSpec): Promise<void>;
     toast(level: ToastLevel, message: string, title?: string): void;
     confirm(title: string, text: string): Promise<boolean>;

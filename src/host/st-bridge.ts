@@ -102,15 +102,39 @@ export function createBridgeAccess(doc: Document) {
             await until(() => ctx().getCurrentChatId() === file, 15_000, 'open the bridge chat');
         },
 
-        async sendAndGenerate(text: string): Promise<string> {
+        async openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void> {
+            const g = await groups();
+            const group = (ctx().groups as unknown as { id: string; chats: string[] }[]).find((x) => x.id === groupId);
+            if (!group) throw new EnsembleError('HOST_UNSUPPORTED', `There is no group ${groupId}.`);
+            if (seed) {
+                const s = await script();
+                // As ST writes group messages: the user under their persona name, members with their avatar.
+                const chat = seed.map((m) => {
+                    if (m.is_user) return { ...m, name: s.name1 };
+                    const avatar = ctx().characters.find((c) => c.name === m.name)?.avatar;
+                    return avatar ? { ...m, original_avatar: avatar, force_avatar: `/thumbnail?type=avatar&file=${encodeURIComponent(avatar)}` } : m;
+                });
+                const res = await fetch('/api/chats/group/save', {
+                    method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ id: chatId, chat }),
+                });
+                if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge group chat (HTTP ${res.status}).`);
+                // openGroupChat only opens chats in the group's list; it saves the group (with the list) itself.
+                if (!group.chats.includes(chatId)) group.chats.push(chatId);
+            }
+            if (ctx().groupId !== groupId) await g.openGroupById(groupId);
+            if (ctx().getCurrentChatId() !== chatId) await g.openGroupChat(groupId, chatId);
+            await until(() => ctx().groupId === groupId && ctx().getCurrentChatId() === chatId, 15_000, 'open the bridge group chat');
+        },
+
+        async sendAndGenerate(text: string): Promise<HostMessage[]> {
             const s = await script();
-            const before = ctx().chat.length;
             await s.sendMessageAsUser(text, '');
-            await (ctx() as unknown as { generate(type: string): Promise<unknown> }).generate('normal');
             const chat = ctx().chat;
-            const reply = chat.length > before + 1 ? chat[chat.length - 1] : undefined;
-            if (!reply || reply.is_user) throw new EnsembleError('HOST_UNSUPPORTED', 'ST finished without a reply.');
-            return reply.mes;
+            const sent = chat.length - 1;
+            await (ctx() as unknown as { generate(type: string): Promise<unknown> }).generate('normal');
+            const replies = ctx().chat.slice(sent + 1).filter((m) => !m.is_user && !m.is_system);
+            if (!replies.length) throw new EnsembleError('HOST_UNSUPPORTED', 'ST finished without a reply.');
+            return replies;
         },
     };
 }

@@ -64,7 +64,11 @@ export type ExtensionFrame = z.infer<typeof ExtensionFrameSchema>;
 
 /** Frames the server sends. */
 export const ServerFrameSchema = z.discriminatedUnion('type', [
-    z.object({ type: z.literal('welcome'), v: z.int(), server: z.string() }),
+    z.object({
+        type: z.literal('welcome'), v: z.int(), server: z.string(),
+        /** The API's base URL (without /v1) and a client key, for the panel's client setup help; absent when the server keeps them to itself. */
+        api: z.optional(z.object({ url: z.string().check(z.maxLength(500)), key: z.optional(z.string().check(z.maxLength(500))) })),
+    }),
     z.object({ type: z.literal('refused'), code: z.enum(['token', 'version', 'hello']), message: z.string() }),
     z.object({
         type: z.literal('request'), id: id(), model: ModelIdSchema, messages: z.array(ChatMessageSchema).check(z.minLength(1)),

@@ -1,3 +1,4 @@
+import { DEFAULT_SIDE_TASK_PATTERNS } from '../features/bridge/side-tasks';
 import * as z from '../shared/zod';
 
 export const SETTINGS_VERSION = 1;
@@ -74,6 +75,10 @@ export const BridgeSettingsSchema = z.object({
     autoConnect: z._default(z.boolean(), false),
     /** Optional pool of Connection Profiles used round-robin for bridge requests (routed per request). */
     rotation: z._default(z.array(ProfileRefSchema), () => []),
+    /** Regular expressions (case-insensitive) for a request's last message that make it a side task (title, summary). */
+    sideTaskPatterns: z._default(z.array(z.string().check(z.maxLength(500))).check(z.maxLength(50)), () => [...DEFAULT_SIDE_TASK_PATTERNS]),
+    /** Where the user's NextChat runs, for the fast link in the setup help. */
+    nextchatUrl: z._default(z.string().check(z.maxLength(500)), 'http://localhost:3000'),
 });
 export type BridgeSettings = z.infer<typeof BridgeSettingsSchema>;
 

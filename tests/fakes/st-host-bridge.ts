@@ -73,23 +73,79 @@ export class FakeStBridge extends FakeStChat {
         this.chatState.messages = files.get(file) as HostMessage[];
     }
 
-    async sendAndGenerate(text: string): Promise<string> {
+    /** Group chat files per group id: chat id → messages. */
+    readonly groupChatFiles = new Map<string, Map<string, HostMessage[]>>();
+
+    /**
+     * ST's openGroupById + openGroupChat: the group's chat_id becomes `chatId`. An empty seed gets the
+     * members' greetings (getGroupChat on an empty chat), as in ST.
+     */
+    async openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void> {
+        const group = this.st.groups.find((g) => g.id === groupId);
+        if (!group) throw new Error(`no group ${groupId}`);
+        const files = this.groupChatFiles.get(groupId) ?? new Map<string, HostMessage[]>();
+        this.groupChatFiles.set(groupId, files);
+        if (seed) files.set(chatId, [...seed]);
+        const messages = files.get(chatId);
+        if (!messages) throw new Error(`no chat ${chatId} in group ${groupId}`);
+        if (!messages.length) {
+            for (const m of group.members) {
+                const ch = this.st.characters.find((c) => c.avatar === m);
+                if (ch) messages.push({ name: ch.name, is_user: false, is_system: false, mes: `Greetings from ${ch.name}` });
+            }
+        }
+        group.chat_id = chatId;
+        Object.assign(this.st, { groupId, characterId: undefined });
+        this.place = { kind: 'group', id: groupId, chatId };
+        this.opened.push(this.place);
+        this.chatState.messages = messages;
+    }
+
+    /** What a drafted member's Generate does before its reply (FakeStHost: the request with its events). */
+    protected async memberRequest(_chId: number): Promise<void> {}
+
+    async sendAndGenerate(text: string): Promise<HostMessage[]> {
         this.sentTexts.push(text);
-        this.chatState.messages.push({ name: 'User', is_user: true, is_system: false, mes: text });
+        const messages = this.chatState.messages;
+        messages.push({ name: 'User', is_user: true, is_system: false, mes: text });
+        const from = messages.length;
+        const group = this.place.kind === 'group' ? this.st.groups.find((g) => g.id === (this.place as { id: string }).id) : undefined;
+        this.generating = true;
+        try {
+            if (!group) {
+                await this.reply('Char');
+            } else {
+                // group-chats.js generateGroupWrapper: each enabled member drafted, then its reply.
+                this.groupGenerating = true;
+                for (const avatar of group.members.filter((m) => !group.disabled_members?.includes(m))) {
+                    const chId = this.st.characters.findIndex((c) => c.avatar === avatar);
+                    if (chId < 0) continue;
+                    this.st.characterId = chId;
+                    this.drafted.push(chId);
+                    await this.emit('groupMemberDrafted', chId);
+                    await this.memberRequest(chId);
+                    await this.reply(this.st.characters[chId]!.name);
+                }
+            }
+        } finally {
+            this.generating = false;
+            this.groupGenerating = false;
+            if (group) this.st.characterId = undefined;
+        }
+        return messages.slice(from);
+    }
+
+    /** One reply from the queue, streamed as cumulative tokens when queued as pieces; MESSAGE_RECEIVED after it. */
+    private async reply(name: string): Promise<void> {
         const answer = this.replies.shift();
         if (answer === undefined) throw new Error('fake ST: no reply queued');
         const pieces = Array.isArray(answer) ? answer : [answer];
         let sofar = '';
-        this.generating = true;
-        try {
-            for (const p of pieces) {
-                sofar += p;
-                if (Array.isArray(answer)) await this.emit('streamToken', sofar);
-            }
-        } finally {
-            this.generating = false;
+        for (const p of pieces) {
+            sofar += p;
+            if (Array.isArray(answer)) await this.emit('streamToken', sofar);
         }
-        this.chatState.messages.push({ name: 'Char', is_user: false, is_system: false, mes: sofar });
-        return sofar;
+        this.chatState.messages.push({ name, is_user: false, is_system: false, mes: sofar });
+        await this.emit('messageReceived', this.chatState.messages.length - 1);
     }
 }

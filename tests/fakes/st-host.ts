@@ -62,6 +62,10 @@ export class FakeStHost extends FakeStBridge implements Host {
         }
     }
 
+    protected override async memberRequest(): Promise<void> {
+        await this.send('group_chat');
+    }
+
     /** Generate outside a group loop (1:1 chat, or a request no member was drafted for): a fresh abort signal. */
     async generate(type = 'normal'): Promise<void> {
         this.aborted = false;

@@ -3,7 +3,9 @@ import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '
 import { errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
+import { formatGroupReply, parseGroupReply, ReplyStream } from './reply-stream';
 import type { SessionIndex } from './sessions';
+import { isSideTask, sideTaskPrompt } from './side-tasks';
 
 type Request = Extract<ServerFrame, { type: 'request' }>;
 
@@ -30,11 +32,21 @@ export class BridgeExecutor {
         private readonly sessions: SessionIndex,
         private readonly send: (frame: ExtensionFrame) => void,
         private readonly rotation?: { begin(): unknown; end(): void },
+        private readonly sideTasks: () => readonly RegExp[] = () => [],
     ) {
-        host.on('streamToken', (text) => this.onToken(text));
+        host.on('streamToken', (text) => this.stream?.token(text));
+        host.on('groupMemberDrafted', (chId) => {
+            const name = host.characters()[chId]?.name;
+            if (name) this.stream?.member(name);
+        });
+        host.on('messageReceived', (i) => {
+            const m = host.chat()[i];
+            if (m && !m.is_user && !m.is_system) this.stream?.message(m);
+        });
     }
 
-    private streaming: { id: string; sent: string } | null = null;
+    /** The reply of the request in progress, as deltas; null between requests. */
+    private stream: ReplyStream | null = null;
 
     get busy(): boolean {
         return this.running !== null;
@@ -80,7 +92,7 @@ export class BridgeExecutor {
                 if (!this.running.cancelled) this.send({ type: 'fail', id: next.id, code, message: errorMessage(err) });
                 log.warn('bridge request failed:', errorMessage(err));
             } finally {
-                this.streaming = null;
+                this.stream = null;
                 this.running = null;
             }
         }
@@ -90,43 +102,108 @@ export class BridgeExecutor {
     private async run(request: Request): Promise<string> {
         const target = this.catalog().targets.get(request.model);
         if (!target) throw new Failure('not_found', `No character or group "${request.model}" in this SillyTavern.`);
-        if (target.kind === 'group') throw new Failure('bad_request', 'Group models are not supported by this version of the bridge yet.');
-        const index = this.host.characters().findIndex((c) => c.avatar === target.avatar);
-        const character = this.host.characters()[index];
-        if (!character) throw new Failure('not_found', `The character behind "${request.model}" was deleted.`);
+        if (isSideTask(request.messages, this.sideTasks())) return this.runSideTask(request);
         const turns = request.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
         const last = turns.at(-1);
         if (!last || last.role !== 'user') throw new Failure('bad_request', 'The last message must be the user\'s.');
+        return target.kind === 'group' ? this.runGroup(request, target.id, turns) : this.runCharacter(request, target.avatar, turns);
+    }
+
+    /** Title, summary and the like: answered by ST's generateRaw, no chat created, opened or written. */
+    private async runSideTask(request: Request): Promise<string> {
+        await this.waitForIdle(request.id);
+        const { system, prompt } = sideTaskPrompt(request.messages);
+        this.rotation?.begin();
+        try {
+            const text = await this.host.generateRaw(prompt, system, request.params.max_tokens ?? 400);
+            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            this.send({ type: 'delta', id: request.id, text });
+            return text;
+        } finally {
+            this.rotation?.end();
+        }
+    }
+
+    private async runCharacter(request: Request, avatar: string, turns: ChatMessage[]): Promise<string> {
+        const index = this.host.characters().findIndex((c) => c.avatar === avatar);
+        const character = this.host.characters()[index];
+        if (!character) throw new Failure('not_found', `The character behind "${request.model}" was deleted.`);
         const history = turns.slice(0, -1);
 
         await this.waitForIdle(request.id);
         const back = this.host.currentChatRef();
         const ownChat = character.chat ?? '';
         const session = this.sessions.find(request.model, history);
-        const file = session?.file ?? `Ensemble bridge ${stamp(new Date(this.host.now()))} ${request.id.slice(-6)}`;
+        const file = session?.file ?? this.newChatName(request.id);
         try {
             await this.host.openCharacterChatFile(index, file, session ? null : history.map((m) => this.toStMessage(m, character.name)));
-            this.streaming = { id: request.id, sent: '' };
+            const stream = this.startStream(request.id, false);
             this.rotation?.begin();
-            const reply = await this.host.sendAndGenerate(last.content).finally(() => this.rotation?.end());
-            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
-            // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
-            const s = this.streaming;
-            if (s && reply.startsWith(s.sent) && reply.length > s.sent.length) this.send({ type: 'delta', id: s.id, text: reply.slice(s.sent.length) });
-            this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
-            return reply;
+            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
+            const reply = replies.at(-1)?.mes ?? '';
+            return this.finish(request, stream, reply, file, turns);
         } finally {
-            this.streaming = null;
-            await this.putBack(back, index, ownChat, file);
+            this.stream = null;
+            await this.putBack(back, async () => {
+                const sameCharacter = back.kind === 'character' && back.avatar === avatar;
+                // The borrowed character's own "current chat" is pointed back at its file too.
+                if (!sameCharacter && ownChat && ownChat !== file) await this.host.openCharacterChatFile(index, ownChat, null);
+            });
         }
     }
 
-    /** Back to the user's chat; the borrowed character's own "current chat" is pointed back at its file too. */
-    private async putBack(back: ChatRef, index: number, ownChat: string, bridgeFile: string): Promise<void> {
+    /** An ST group turn in the group's bridge chat: each drafted member speaks through its own profile. */
+    private async runGroup(request: Request, groupId: string, turns: ChatMessage[]): Promise<string> {
+        const group = this.host.groups().find((g) => g.id === groupId);
+        if (!group) throw new Failure('not_found', `The group behind "${request.model}" was deleted.`);
+        const names = group.members.map((a) => this.host.characters().find((c) => c.avatar === a)?.name).filter((n): n is string => !!n);
+        if (!names.length) throw new Failure('not_found', `The group behind "${request.model}" has no members left.`);
+        const history = turns.slice(0, -1);
+
+        await this.waitForIdle(request.id);
+        const back = this.host.currentChatRef();
+        const ownChat = group.chat_id ?? '';
+        const session = this.sessions.find(request.model, history);
+        const chatId = session?.file ?? this.newChatName(request.id);
         try {
-            const avatar = this.host.characters()[index]?.avatar;
-            const sameCharacter = back.kind === 'character' && back.avatar === avatar;
-            if (!sameCharacter && ownChat && ownChat !== bridgeFile) await this.host.openCharacterChatFile(index, ownChat, null);
+            const seed = session ? null : history.flatMap((m) => (m.role === 'user'
+                ? [this.toStMessage(m, '')]
+                : parseGroupReply(m.content, names, names[0] ?? '').map((p) => this.toStMessage({ role: 'assistant', content: p.mes }, p.name))));
+            await this.host.openGroupChatFile(groupId, chatId, seed);
+            const stream = this.startStream(request.id, true);
+            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '');
+            return this.finish(request, stream, formatGroupReply(replies), chatId, turns);
+        } finally {
+            this.stream = null;
+            await this.putBack(back, async () => {
+                const sameGroup = back.kind === 'group' && back.id === groupId;
+                if (!sameGroup && ownChat && ownChat !== chatId) await this.host.openGroupChatFile(groupId, ownChat, null);
+            });
+        }
+    }
+
+    private startStream(id: string, group: boolean): ReplyStream {
+        const stream = new ReplyStream(group, (text) => this.send({ type: 'delta', id, text }));
+        this.stream = stream;
+        return stream;
+    }
+
+    private finish(request: Request, stream: ReplyStream, reply: string, file: string, turns: ChatMessage[]): string {
+        if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+        // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
+        stream.finish(reply);
+        this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
+        return reply;
+    }
+
+    private newChatName(id: string): string {
+        return `Ensemble bridge ${stamp(new Date(this.host.now()))} ${id.slice(-6)}`;
+    }
+
+    /** Back to the user's chat, after `restoreOwn` pointed the borrowed character or group back at its own chat. */
+    private async putBack(back: ChatRef, restoreOwn: () => Promise<void>): Promise<void> {
+        try {
+            await restoreOwn();
             await this.host.openChatRef(back);
         } catch (err) {
             this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
@@ -150,17 +227,5 @@ export class BridgeExecutor {
     private toStMessage(m: ChatMessage, characterName: string): HostMessage {
         const user = m.role === 'user';
         return { name: user ? 'User' : characterName, is_user: user, is_system: false, mes: m.content, send_date: this.host.now() };
-    }
-
-    /**
-     * ST's STREAM_TOKEN_RECEIVED carries the whole reply so far; the protocol wants what is new. Sent for
-     * non-streaming requests too: the server counts deltas as progress (its timeout is on silence).
-     */
-    private onToken(text: string): void {
-        const s = this.streaming;
-        if (!s || !text.startsWith(s.sent) || text.length === s.sent.length) return;
-        const delta = text.slice(s.sent.length);
-        s.sent = text;
-        this.send({ type: 'delta', id: s.id, text: delta });
     }
 }

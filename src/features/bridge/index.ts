@@ -7,6 +7,7 @@ import { BridgeExecutor } from './executor';
 import { listProfiles, refOf } from '../profiles/catalog';
 import { Rotation } from './rotation';
 import { SessionIndex } from './sessions';
+import { compilePatterns } from './side-tasks';
 import type { ProfilesController } from '../profiles/controller';
 
 const VERSION = '0.1.0';
@@ -33,7 +34,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => {
         client?.send(f);
         if (f.type === 'status') render();
-    }, rotation);
+    }, rotation, () => compilePatterns(store.get().bridge.sideTaskPatterns));
     const sendCatalog = (force = false) => {
         catalog = buildCatalog(host);
         const json = JSON.stringify(catalog.models);

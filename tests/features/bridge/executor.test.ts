@@ -2,8 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildCatalog } from '../../../src/features/bridge/catalog';
 import { BridgeExecutor } from '../../../src/features/bridge/executor';
 import { SessionIndex } from '../../../src/features/bridge/sessions';
+import { compilePatterns, DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/features/bridge/side-tasks';
 import type { ChatMessage, ExtensionFrame } from '../../../src/protocol';
 import { FakeStHost } from '../../fakes/st-host';
+import { ALICE, BOB, CAROL, scenario, startController } from '../profiles/scenario';
 
 function setup() {
     const fake = new FakeStHost();
@@ -134,14 +136,145 @@ describe('BridgeExecutor', () => {
         await done('r3');
     });
 
-    it('fails clearly: unknown model, a last message that is not the user\'s, a group model', async () => {
-        const { executor, done } = setup();
+    it('fails clearly: unknown model, a last message that is not the user\'s, a group without members', async () => {
+        const { fake, executor, done } = setup();
+        fake.addGroup({ id: 'g2', name: 'Empty', members: ['Gone.png'] });
         executor.enqueue(req('a', [user('hi')], true, 'st-char-Nobody'));
         executor.enqueue(req('b', [user('hi'), bot('hello')]));
-        executor.enqueue(req('c', [user('hi')], true, 'st-group-Pair'));
+        executor.enqueue(req('c', [user('hi')], true, 'st-group-Empty'));
         expect(await done('a')).toMatchObject({ type: 'fail', code: 'not_found' });
         expect(await done('b')).toMatchObject({ type: 'fail', code: 'bad_request' });
-        expect(await done('c')).toMatchObject({ type: 'fail', code: 'bad_request' });
+        expect(await done('c')).toMatchObject({ type: 'fail', code: 'not_found' });
+    });
+});
+
+/** NextChat's request shapes (ST-API-independent facts from its client: a 4-message window, recap, side tasks). */
+describe('BridgeExecutor with a windowed client (NextChat)', () => {
+    const window4 = (all: ChatMessage[], next: string, recap?: string): ChatMessage[] => [
+        ...(recap ? [{ role: 'system' as const, content: `This is a summary of the chat history as a recap: ${recap}` }] : []),
+        ...all.slice(-4), user(next),
+    ];
+
+    it('a six-turn conversation sent with a 4-message window continues one bridge chat that holds every turn', async () => {
+        const { fake, executor, done } = setup();
+        const client: ChatMessage[] = [];
+        for (let i = 1; i <= 6; i++) {
+            fake.replies.push(`reply ${i}`);
+            executor.enqueue(req(`t${i}`, window4(client, `turn ${i}`, i > 3 ? 'they talked' : undefined)));
+            const answer = await done(`t${i}`);
+            client.push(user(`turn ${i}`), bot((answer as { text: string }).text));
+        }
+        const bridge = [...fake.chatFiles.get('Alice.png')!].filter(([name]) => name.startsWith('Ensemble bridge'));
+        expect(bridge).toHaveLength(1);
+        expect(bridge[0]![1].map((m) => m.mes)).toEqual(client.map((m) => m.content));
+        // The recap and other system messages never become chat messages.
+        expect(bridge[0]![1].some((m) => m.mes.includes('recap'))).toBe(false);
+        expect(fake.sentTexts).toEqual([1, 2, 3, 4, 5, 6].map((i) => `turn ${i}`));
+    });
+
+    it('a mask\'s greeting in front of the window still finds the conversation', async () => {
+        const { fake, executor, done } = setup();
+        const greeting = bot('Welcome to the garden.');
+        const client: ChatMessage[] = [];
+        for (let i = 1; i <= 4; i++) {
+            fake.replies.push(`r${i}`);
+            executor.enqueue(req(`m${i}`, [greeting, ...client.slice(-4), user(`q${i}`)]));
+            await done(`m${i}`);
+            client.push(user(`q${i}`), bot(`r${i}`));
+        }
+        const bridge = [...fake.chatFiles.get('Alice.png')!].filter(([name]) => name.startsWith('Ensemble bridge'));
+        expect(bridge).toHaveLength(1);
+        expect(bridge[0]![1].map((m) => m.mes)).toEqual([greeting.content, ...client.map((m) => m.content)]);
+    });
+
+    it('answers title and summary requests with generateRaw, without opening, creating or writing any chat', async () => {
+        const { fake, executor, sent, done } = setup();
+        const executorWithTasks = new BridgeExecutor(fake, () => buildCatalog(fake), new SessionIndex(fake), (f) => sent.push(f), undefined, () => compilePatterns(DEFAULT_SIDE_TASK_PATTERNS));
+        void executor;
+        fake.rawAnswers.push('Garden Talk About Ferns', 'They discussed ferns.');
+        const history = [user('what do you grow?'), bot('Ferns!')];
+        executorWithTasks.enqueue(req('title', [...history, user('Please generate a four to five word title summarizing our conversation without any lead-in, punctuation, quotation marks, periods, symbols, bold text, or additional text. Remove enclosing quotation marks.')], false));
+        executorWithTasks.enqueue(req('sum', [...history, { role: 'system', content: 'Summarize the discussion briefly in 200 words or less to use as a prompt for future context.' }], true));
+        expect(await done('title')).toMatchObject({ type: 'done', text: 'Garden Talk About Ferns' });
+        expect(await done('sum')).toMatchObject({ type: 'done', text: 'They discussed ferns.' });
+        expect(sent.filter((f) => f.type === 'delta' && f.id === 'sum')).toEqual([{ type: 'delta', id: 'sum', text: 'They discussed ferns.' }]);
+        expect(fake.opened).toEqual([]);
+        expect(fake.sentTexts).toEqual([]);
+        expect([...fake.chatFiles.get('Alice.png')!.keys()]).toEqual(['Alice main']);
+        expect(fake.rawCalls[0]).toMatchObject({ prompt: 'user: what do you grow?\n\nassistant: Ferns!', systemPrompt: expect.stringMatching(/^Please generate a four to five word title/) });
+        expect(fake.rawCalls[1]?.systemPrompt).toMatch(/^Summarize the discussion/);
+    });
+
+    it('without side-task patterns such a request is an ordinary turn', async () => {
+        const { fake, executor, done } = setup();
+        fake.replies.push('A title');
+        executor.enqueue(req('t', [user('Please generate a four to five word title')]));
+        await done('t');
+        expect(fake.sentTexts).toEqual(['Please generate a four to five word title']);
+    });
+});
+
+describe('BridgeExecutor with a group model', () => {
+    function groupSetup() {
+        const s = setup();
+        s.fake.st.groups[0]!.chat_id = 'Pair own chat';
+        s.fake.groupChatFiles.set('g1', new Map([['Pair own chat', [{ name: 'Alice', is_user: false, is_system: false, mes: 'old' }]]]));
+        return s;
+    }
+
+    it('runs an ST group turn in a bridge group chat and answers every member\'s message with its speaker, streamed', async () => {
+        const { fake, executor, sent, done } = groupSetup();
+        fake.replies.push(['Hel', 'lo'], ['Hi', '!']);
+        executor.enqueue(req('g', [user('hello both')], true, 'st-group-Pair'));
+        const answer = await done('g');
+        expect(answer).toMatchObject({ type: 'done', text: '**Alice:** Hello\n\n**Bob:** Hi!' });
+        const deltas = sent.filter((f) => f.type === 'delta' && f.id === 'g').map((f) => (f as { text: string }).text);
+        expect(deltas).toEqual(['**Alice:** Hel', 'lo', '\n\n**Bob:** Hi', '!']);
+        expect(fake.drafted.map((i) => fake.st.characters[i]!.name)).toEqual(['Alice', 'Bob']);
+        // The group's own chat is untouched and is its current chat again; the user is back where they were.
+        expect(fake.groupChatFiles.get('g1')!.get('Pair own chat')!.map((m) => m.mes)).toEqual(['old']);
+        expect(fake.st.groups[0]!.chat_id).toBe('Pair own chat');
+        expect(fake.place).toEqual({ kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' });
+    });
+
+    it('sends members\' messages ST did not stream as they are received, and continues the group chat next time', async () => {
+        const { fake, executor, sent, done } = groupSetup();
+        fake.replies.push('One', 'Two', 'Three', 'Four');
+        executor.enqueue(req('g1', [user('first')], false, 'st-group-Pair'));
+        const first = (await done('g1')) as { text: string };
+        expect(sent.filter((f) => f.type === 'delta' && f.id === 'g1').map((f) => (f as { text: string }).text)).toEqual(['**Alice:** One', '\n\n**Bob:** Two']);
+        executor.enqueue(req('g2', [user('first'), bot(first.text), user('second')], false, 'st-group-Pair'));
+        await done('g2');
+        const bridge = [...fake.groupChatFiles.get('g1')!].filter(([id]) => id.startsWith('Ensemble bridge'));
+        expect(bridge).toHaveLength(1);
+        expect(bridge[0]![1].filter((m) => !m.mes.startsWith('Greetings')).map((m) => [m.name, m.mes])).toEqual([
+            ['User', 'first'], ['Alice', 'One'], ['Bob', 'Two'], ['User', 'second'], ['Alice', 'Three'], ['Bob', 'Four'],
+        ]);
+    });
+
+    it('seeds a new group chat from a client history, splitting a group reply back into its speakers', async () => {
+        const { fake, executor, done } = groupSetup();
+        fake.replies.push('x', 'y');
+        executor.enqueue(req('g', [user('hi'), bot('**Alice:** Hey\n\n**Bob:** Yo'), user('again')], true, 'st-group-Pair'));
+        await done('g');
+        const [, messages] = [...fake.groupChatFiles.get('g1')!].find(([id]) => id.startsWith('Ensemble bridge'))!;
+        expect(messages.map((m) => [m.name, m.is_user, m.mes])).toEqual([
+            ['User', true, 'hi'], ['Alice', false, 'Hey'], ['Bob', false, 'Yo'], ['User', true, 'again'], ['Alice', false, 'x'], ['Bob', false, 'y'],
+        ]);
+    });
+
+    it('each member\'s request goes through its own profile (the profiles feature routes the bridge\'s group turn)', async () => {
+        vi.spyOn(console, 'info').mockImplementation(() => undefined);
+        const s = scenario();
+        startController(s);
+        const sent: ExtensionFrame[] = [];
+        const executor = new BridgeExecutor(s.fake, () => buildCatalog(s.fake), new SessionIndex(s.fake), (f) => sent.push(f));
+        s.fake.replies.push('from Alice', 'from Bob', 'from Carol');
+        executor.enqueue(req('trio', [user('hi all')], true, 'st-group-Trio'));
+        await vi.waitFor(() => expect(sent.some((f) => f.type === 'done')).toBe(true));
+        const models = Object.fromEntries(s.fake.requests.map((r) => [r.avatar, r.body.model]));
+        expect(models).toEqual({ [ALICE]: 'gpt-a', [BOB]: 'gpt-b', [CAROL]: 'gpt-c' });
+        expect(sent.find((f) => f.type === 'done')).toMatchObject({ text: '**Alice:** from Alice\n\n**Bob:** from Bob\n\n**Carol:** from Carol' });
     });
 });
 
@@ -155,5 +288,23 @@ describe('buildCatalog', () => {
         const ids = buildCatalog(fake).models.map((m) => m.id);
         expect(ids).toEqual(['st-char-Alice', 'st-char-Alice-2', 'st-char-Zoe', 'st-group-Alice_Bob']);
         expect(buildCatalog(fake).models.map((m) => m.id)).toEqual(ids);
+    });
+});
+
+describe('SessionIndex', () => {
+    it('reads sessions stored before tails existed, and keeps at most MAX_SESSIONS_PER_MODEL per model', async () => {
+        const { MAX_SESSIONS_PER_MODEL, SESSIONS_KEY } = await import('../../../src/features/bridge/sessions');
+        const fake = new FakeStHost();
+        fake.writeSettings(SESSIONS_KEY, { 'st-char-A': [{ file: 'old', hash: 'x', at: 1 }] });
+        const index = new SessionIndex(fake);
+        expect(index.find('st-char-A', [user('a'), bot('b')])).toBeUndefined();
+        for (let i = 0; i < MAX_SESSIONS_PER_MODEL + 5; i++) index.remember('st-char-A', `f${i}`, [user(`q${i}`), bot(`a${i}`)]);
+        const stored = fake.readSettings(SESSIONS_KEY) as Record<string, { file: string }[]>;
+        expect(stored['st-char-A']).toHaveLength(MAX_SESSIONS_PER_MODEL);
+        expect(stored['st-char-A']![0]!.file).toBe(`f${MAX_SESSIONS_PER_MODEL + 4}`);
+        // The oldest is forgotten; a recent one is found by its whole history and by its tail.
+        expect(index.find('st-char-A', [user('q0'), bot('a0')])).toBeUndefined();
+        expect(index.find('st-char-A', [user('q7'), bot('a7')])?.file).toBe('f7');
+        expect(index.find('st-char-A', [bot('greeting'), user('q7'), bot('a7')])?.file).toBe('f7');
     });
 });

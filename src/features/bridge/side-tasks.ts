@@ -1,0 +1,44 @@
+import type { ChatMessage } from '../../protocol';
+
+/**
+ * Requests a client makes for itself, not for the conversation: NextChat's topic (title) and memory
+ * summary prompts, in English and Chinese (its two main locales; other locales can be added in the panel).
+ * Matched against the request's last message, case-insensitively.
+ */
+export const DEFAULT_SIDE_TASK_PATTERNS = [
+    '^Please generate a four to five word title',
+    '^Summarize (the|our) discussion briefly',
+    '^使用四到五个字直接返回这句话的简要主题',
+    '^总结并直接返回这段对话的简要主题',
+    '^简要总结一下对话内容',
+];
+
+/** Why `source` is not a usable pattern, or null when it is. */
+export function patternError(source: string): string | null {
+    if (!source.trim()) return 'empty pattern';
+    try {
+        new RegExp(source, 'iu');
+        return null;
+    } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+    }
+}
+
+export function compilePatterns(sources: readonly string[]): RegExp[] {
+    return sources.filter((s) => patternError(s) === null).map((s) => new RegExp(s, 'iu'));
+}
+
+export function isSideTask(messages: readonly ChatMessage[], patterns: readonly RegExp[]): boolean {
+    const last = messages.at(-1);
+    return !!last && patterns.some((p) => p.test(last.content.trim()));
+}
+
+/**
+ * A side task as one prompt for ST's generateRaw (no chat, no card): the task is the system prompt,
+ * the messages before it a plain transcript.
+ */
+export function sideTaskPrompt(messages: readonly ChatMessage[]): { system: string; prompt: string } {
+    const task = messages.at(-1)?.content ?? '';
+    const prompt = messages.slice(0, -1).map((m) => `${m.role}: ${m.content}`).join('\n\n');
+    return { system: task, prompt: prompt || task };
+}
