@@ -17,6 +17,7 @@ export interface AppOptions {
     corsOrigins: readonly string[];
     bodyLimit: number;
     keepAliveMs: number;
+    earlyHeadersMs: number;
     log: Logger;
 }
 
@@ -46,7 +47,7 @@ export function createApp(o: AppOptions): Hono {
 
     app.use('/v1/*', apiKeyAuth(o.checkApiKey));
     app.get('/v1/models', (c) => c.json(modelList(o.relay.models(), started)));
-    app.post('/v1/chat/completions', limitBody(o.bodyLimit), chatCompletions(o.relay, o.keepAliveMs));
+    app.post('/v1/chat/completions', limitBody(o.bodyLimit), chatCompletions(o.relay, { keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs }));
 
     app.notFound((c) => {
         const err = new ApiError('not_found', `There is no ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)} here.`);

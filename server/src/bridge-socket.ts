@@ -5,12 +5,16 @@ import type { Logger } from './log';
 import { originAllowed } from './origins';
 import type { Relay, Tab } from './relay';
 
+export type WelcomeApi = NonNullable<Extract<ServerFrame, { type: 'welcome' }>['api']>;
+
 export interface LinkOptions {
     relay: Relay;
     checkToken: (token: string) => boolean;
     stOrigins: readonly string[] | null;
     helloTimeoutMs: number;
     serverName: string;
+    /** The API's base URL and maybe a client key for `welcome`; a getter, as the port is known only once listening. */
+    api: () => WelcomeApi;
     log: Logger;
 }
 
@@ -123,7 +127,7 @@ export class BridgeLink {
             return this.refuse('token', "The link token does not match this bridge server's (see its secrets.json).", CLOSE.badToken);
         }
         clearTimeout(this.helloTimer);
-        this.send({ type: 'welcome', v: PROTOCOL_VERSION, server: this.opts.serverName });
+        this.send({ type: 'welcome', v: PROTOCOL_VERSION, server: this.opts.serverName, api: this.opts.api() });
         this.tab = this.opts.relay.addTab(hello.tab, {
             send: (frame) => this.send(frame),
             close: (code, reason) => this.end(code, reason),

@@ -15,6 +15,8 @@ export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main
   --body-limit SIZE   largest request body, bytes or with k/m (default 4m)
   --timeout S         seconds without progress before a request fails with 504 (default ${DEFAULTS.requestTimeoutMs / 1000})
   --queue-limit N     requests that may wait for a free tab (default ${DEFAULTS.queueLimit})
+  --no-share-key      do not send the first API key to linked tabs for their client setup help
+                      (env ENSEMBLE_SHARE_KEY=0; the API URL is still sent)
   --help              this text
 
 Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN (the extension's
@@ -42,6 +44,14 @@ function int(name: string, text: string, min: number, max: number): number {
     return n;
 }
 
+/** An on/off environment variable; unset: undefined. */
+function flag(name: string, text: string | undefined): boolean | undefined {
+    if (text === undefined || text.trim() === '') return undefined;
+    if (/^(1|true|yes|on)$/i.test(text.trim())) return true;
+    if (/^(0|false|no|off)$/i.test(text.trim())) return false;
+    throw new UsageError(`${name} must be 1 or 0, not "${text}".`);
+}
+
 function size(text: string): number {
     const m = /^(\d+)\s*([km]?)i?b?$/i.exec(text.trim());
     if (!m) throw new UsageError(`--body-limit must be bytes or a size like 512k or 4m, not "${text}".`);
@@ -62,7 +72,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
                 port: { type: 'string' }, host: { type: 'string' }, 'allow-remote': { type: 'boolean' },
                 'cors-origin': { type: 'string' }, 'st-origin': { type: 'string' }, 'data-dir': { type: 'string' },
                 'body-limit': { type: 'string' }, timeout: { type: 'string' }, 'queue-limit': { type: 'string' },
-                help: { type: 'boolean', short: 'h' },
+                'no-share-key': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
             },
         }));
     } catch (err) {
@@ -80,6 +90,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     if (values['body-limit'] !== undefined) server.bodyLimit = size(values['body-limit']);
     if (values.timeout !== undefined) server.requestTimeoutMs = int('--timeout', values.timeout, 1, 86_400) * 1000;
     if (values['queue-limit'] !== undefined) server.queueLimit = int('--queue-limit', values['queue-limit'], 0, 1_000_000);
+    const shareApiKey = values['no-share-key'] ? false : flag('ENSEMBLE_SHARE_KEY', env.ENSEMBLE_SHARE_KEY);
+    if (shareApiKey !== undefined) server.shareApiKey = shareApiKey;
     const envKeys = list(env.ENSEMBLE_API_KEYS);
     return {
         help: values.help ?? false,

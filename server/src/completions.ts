@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { stream, streamSSE } from 'hono/streaming';
 import { parseChatRequest } from './chat-request';
-import { ApiError } from './errors';
+import { ApiError, toApiError } from './errors';
 import { chunk, completion, unixNow } from './openai-format';
-import type { Relay, Ticket } from './relay';
+import type { Relay } from './relay';
 import type { FinishReason, RelayRequest } from './relay-types';
 
 type Outcome =
@@ -37,8 +37,15 @@ const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : 
 
 const clientLeft = () => new ApiError('cancelled', 'The client closed the request.');
 
+export interface AnswerTiming {
+    /** Between keep-alive writes (SSE comments; spaces before a late JSON answer). */
+    keepAliveMs: number;
+    /** A non-stream answer not ready by then commits `200` and its headers (see answerJson). */
+    earlyHeadersMs: number;
+}
+
 /** `POST /v1/chat/completions`: validation, then a JSON answer or an SSE stream. */
-export function chatCompletions(relay: Relay, keepAliveMs: number) {
+export function chatCompletions(relay: Relay, timing: AnswerTiming) {
     return async (c: Context) => {
         let body: string;
         try {
@@ -48,34 +55,74 @@ export function chatCompletions(relay: Relay, keepAliveMs: number) {
             throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
         }
         const req = parseChatRequest(body);
-        return req.stream ? answerStream(c, relay, req, keepAliveMs) : answerJson(c, relay, req);
+        return req.stream ? answerStream(c, relay, req, timing.keepAliveMs) : answerJson(c, relay, req, timing);
     };
 }
 
-async function answerJson(c: Context, relay: Relay, req: RelayRequest): Promise<Response> {
-    const signal = c.req.raw.signal;
-    let ticket: Ticket | undefined;
-    let onAbort = () => undefined as void;
+interface Reply { text: string; finishReason: FinishReason }
+
+/**
+ * Submits a non-stream request (a synchronous throw keeps its status: no tab, unknown model, queue full).
+ * `reply` has the whole text, or rejects with the failure, the client leaving included.
+ */
+function submitWhole(relay: Relay, req: RelayRequest, signal: AbortSignal): { id: string; reply: Promise<Reply> } {
+    let resolve!: (r: Reply) => void;
+    let reject!: (err: ApiError) => void;
+    const reply = new Promise<Reply>((res, rej) => { resolve = res; reject = rej; });
+    let streamed = '';
+    const ticket = relay.submit(req, {
+        delta: (text) => { streamed += text; },
+        // done.text is the whole reply; the deltas are a fallback for a tab that sends it empty.
+        done: (text, finishReason) => resolve({ text: text || streamed, finishReason }),
+        fail: reject,
+    });
+    const onAbort = () => {
+        ticket.cancel();
+        reject(clientLeft());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    const cleanup = () => signal.removeEventListener('abort', onAbort);
+    reply.then(cleanup, cleanup);
+    return { id: ticket.id, reply };
+}
+
+/** Resolves with null after `ms`, or with the reply if it comes first; a failure in time rejects. */
+async function within(reply: Promise<Reply>, ms: number): Promise<Reply | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
     try {
-        const result = await new Promise<{ text: string; finishReason: FinishReason }>((resolve, reject) => {
-            let streamed = '';
-            ticket = relay.submit(req, {
-                delta: (text) => { streamed += text; },
-                // done.text is the whole reply; the deltas are a fallback for a tab that sends it empty.
-                done: (text, finishReason) => resolve({ text: text || streamed, finishReason }),
-                fail: reject,
-            });
-            onAbort = () => {
-                ticket?.cancel();
-                reject(clientLeft());
-            };
-            signal.addEventListener('abort', onAbort, { once: true });
-            if (signal.aborted) onAbort();
-        });
-        return c.json(completion((ticket as Ticket).id, req.model, req.messages, result.text, result.finishReason));
+        return await Promise.race([reply, late]);
     } finally {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
     }
+}
+
+/**
+ * A JSON answer with its proper status, if it is ready within `earlyHeadersMs`. Otherwise `200` and the
+ * headers go out at once and a space every `keepAliveMs` (leading whitespace is valid JSON), then the
+ * completion: clients such as NextChat give up when no headers arrive within 60 s, and a request can
+ * wait in the queue for longer. A failure after that point can only be the error body under the 200.
+ */
+async function answerJson(c: Context, relay: Relay, req: RelayRequest, timing: AnswerTiming): Promise<Response> {
+    const { id, reply } = submitWhole(relay, req, c.req.raw.signal);
+    const toJson = (r: Reply) => completion(id, req.model, req.messages, r.text, r.finishReason);
+    const early = await within(reply, timing.earlyHeadersMs);
+    if (early) return c.json(toJson(early));
+
+    c.header('content-type', 'application/json');
+    return stream(c, async (out) => {
+        const keepAlive = setInterval(() => void out.write(' '), timing.keepAliveMs);
+        try {
+            await out.write(' ');
+            // A client that left has rejected `reply` (and cancelled the ticket); writes to it are dropped.
+            const body = await reply.then(toJson, (err: unknown) => toApiError(err).body);
+            clearInterval(keepAlive);
+            await out.write(JSON.stringify(body));
+        } finally {
+            clearInterval(keepAlive);
+        }
+    });
 }
 
 function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: number): Response {
@@ -106,8 +153,12 @@ function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: 
         }, keepAliveMs);
 
         try {
+            // The role chunk goes out before the tab answers: clients that wait for a first chunk (or
+            // for headers, which node may hold until the first write) see the answer has begun.
+            wrote = true;
+            await stream.write(sse(chunk(ticket.id, created, req.model, { role: 'assistant' })));
             // Events that are ready together go out in one write: one syscall and packet, not one per event.
-            let out = sse(chunk(ticket.id, created, req.model, { role: 'assistant' }));
+            let out = '';
             let streamed = '';
             for (let end = false; !end;) {
                 for (const o of await outcomes.takeAll()) {

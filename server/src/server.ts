@@ -19,8 +19,10 @@ export const DEFAULTS = {
     heartbeatMs: 15_000,
     helloTimeoutMs: 5_000,
     keepAliveMs: 10_000,
+    earlyHeadersMs: 20_000,
     cancelGraceMs: 10_000,
     maxPayload: 16 * 1024 * 1024,
+    shareApiKey: true,
 } as const;
 
 export interface StartOptions {
@@ -42,8 +44,12 @@ export interface StartOptions {
     heartbeatMs?: number;
     helloTimeoutMs?: number;
     keepAliveMs?: number;
+    /** A non-stream answer not ready by then gets `200` and its headers at once, then spaces until the JSON. */
+    earlyHeadersMs?: number;
     cancelGraceMs?: number;
     maxPayload?: number;
+    /** false: `welcome` carries only the API's URL, not the first API key. Default true. */
+    shareApiKey?: boolean;
     log?: Logger;
 }
 
@@ -76,11 +82,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const stOrigins = o.stOrigins ? o.stOrigins.map(normalizeOrigin) : null;
 
     const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log });
-    const app = createApp({ relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, log: o.log });
+    const app = createApp({
+        relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
+    });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
+    let url = ''; // known once listening (port 0 picks one); no tab can link before that
+    // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
+    const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });
     const bridge = attachBridge(server, {
         relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs,
-        serverName: SERVER_NAME, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
+        serverName: SERVER_NAME, api, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
     });
 
     await new Promise<void>((resolve, reject) => {
@@ -92,10 +103,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     const port = (server.address() as AddressInfo).port;
     const base = `${urlHost(o.host)}:${port}`;
+    url = `http://${base}`;
 
     let closing: Promise<void> | null = null;
     return {
-        url: `http://${base}`,
+        url,
         bridgeUrl: `ws://${base}${BRIDGE_PATH}`,
         host: o.host,
         port,

@@ -223,6 +223,16 @@ export interface Host {
      */
     sendAndGenerate(text: string): Promise<HostMessage[]>;
     registerSlashCommand(spec: SlashCommandSpec): Promise<void>;
+    /** Puts `text` on the clipboard (with a fallback for pages without the async clipboard). */
+    copyText(text: string): Promise<void>;
+    /** Saves `text` as a download named `fileName`. */
+    downloadText(fileName: string, text: string, mime?: string): void;
+    /** Lets the user pick a file; its name and text, or null when cancelled. */
+    pickTextFile(accept: string): Promise<{ name: string; text: string } | null>;
+    /** ST's character import with a JSON (V2) card; the new character's avatar file name. Call refreshCharacters after. */
+    importCharacterCard(fileName: string, card: unknown): Promise<string>;
+    /** Reloads ST's character list. */
+    refreshCharacters(): Promise<void>;
     toast(level: ToastLevel, message: string, title?: string): void;
     confirm(title: string, text: string): Promise<boolean>;
     readonly dom: HostDom;

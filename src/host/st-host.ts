@@ -3,6 +3,7 @@ import { log } from '../shared/log';
 import { createDom, type Purifier } from './dom';
 import type { Host, HostEvent, SlashCommandSpec } from './host';
 import { createBridgeAccess } from './st-bridge';
+import { createFileAccess } from './st-files';
 import { createChatAccess } from './st-chat';
 import { ctx } from './st-context';
 import { createUi } from './st-ui';
@@ -119,6 +120,7 @@ export async function createStHost(): Promise<Host> {
         ...createUi(document, dom),
         ...createChatAccess(document),
         ...createBridgeAccess(document),
+        ...createFileAccess(document),
         fetch: (input, init) => fetch(input, init),
         now: () => Date.now(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

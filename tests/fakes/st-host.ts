@@ -62,6 +62,46 @@ export class FakeStHost extends FakeStBridge implements Host {
         }
     }
 
+    readonly clipboard: string[] = [];
+    readonly downloads: { fileName: string; text: string }[] = [];
+    /** What the next pickTextFile returns (null: the user cancelled). */
+    readonly pickedFiles: ({ name: string; text: string } | null)[] = [];
+    /** Cards ST's import received, in order. */
+    readonly importedCards: { fileName: string; card: unknown }[] = [];
+    importFails = false;
+    refreshes = 0;
+
+    async copyText(text: string): Promise<void> {
+        this.clipboard.push(text);
+    }
+
+    downloadText(fileName: string, text: string): void {
+        this.downloads.push({ fileName, text });
+    }
+
+    async pickTextFile(): Promise<{ name: string; text: string } | null> {
+        return this.pickedFiles.shift() ?? null;
+    }
+
+    /** ST's JSON import: a V2 card becomes a character named by data.name, under a free avatar name. */
+    async importCharacterCard(fileName: string, card: unknown): Promise<string> {
+        if (this.importFails) throw new Error('fake ST: import failed');
+        this.importedCards.push({ fileName, card: jsonCopy(card) });
+        const data = (card as { data: { name: string; extensions?: Record<string, unknown> } }).data;
+        let avatar = `${data.name}.png`;
+        for (let n = 1; this.st.characters.some((c) => c.avatar === avatar); n++) avatar = `${data.name}${n}.png`;
+        this.pendingImports.push({ avatar, name: data.name, data: jsonCopy(data) });
+        return avatar;
+    }
+
+    /** Imported characters show up in `characters()` only after a refresh, as in ST. */
+    private readonly pendingImports: { avatar: string; name: string; data: { extensions?: Record<string, unknown> } }[] = [];
+
+    async refreshCharacters(): Promise<void> {
+        this.refreshes++;
+        for (const c of this.pendingImports.splice(0)) this.st.characters.push(c);
+    }
+
     protected override async memberRequest(): Promise<void> {
         await this.send('group_chat');
     }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE, PROTOCOL_VERSION } from '../../src/protocol/index';
 import { ALICE, FakeExtension } from './peer';
-import { eventually, startTestServer, TOKEN, type TestServer } from './harness';
+import { eventually, KEY, startTestServer, TOKEN, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
@@ -16,7 +16,25 @@ describe('handshake', () => {
         t = await startTestServer();
         const peer = await open();
         peer.send(hello());
-        expect(await peer.next('welcome')).toEqual({ type: 'welcome', v: PROTOCOL_VERSION, server: expect.stringMatching(/^ensemble-bridge\//) });
+        expect(await peer.next('welcome')).toEqual({
+            type: 'welcome', v: PROTOCOL_VERSION, server: expect.stringMatching(/^ensemble-bridge\//), api: { url: t.server.url, key: KEY },
+        });
+    });
+
+    it('shares the API URL (with the port picked at listen time) and the first API key in welcome', async () => {
+        t = await startTestServer({ apiKeys: ['first-key-0123456789', KEY] });
+        const peer = await open();
+        peer.send(hello());
+        const { api } = await peer.next('welcome');
+        expect(api).toEqual({ url: `http://127.0.0.1:${t.server.port}`, key: 'first-key-0123456789' });
+        expect(t.server.port).not.toBe(0);
+    });
+
+    it('keeps the API key to itself with shareApiKey: false', async () => {
+        t = await startTestServer({ shareApiKey: false });
+        const peer = await open();
+        peer.send(hello());
+        expect((await peer.next('welcome')).api).toEqual({ url: t.server.url });
     });
 
     it('refuses a wrong token with refused{token} and close 4001, without logging the token', async () => {

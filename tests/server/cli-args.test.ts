@@ -26,6 +26,15 @@ describe('parseCli', () => {
         expect(parseCli(['--body-limit', '4MiB'], {}).server.bodyLimit).toBe(4 * 1024 * 1024);
     });
 
+    it('turns key sharing off with --no-share-key or ENSEMBLE_SHARE_KEY=0, and the flag wins', () => {
+        expect(parseCli(['--no-share-key'], {}).server.shareApiKey).toBe(false);
+        expect(parseCli([], { ENSEMBLE_SHARE_KEY: '0' }).server.shareApiKey).toBe(false);
+        expect(parseCli([], { ENSEMBLE_SHARE_KEY: 'true' }).server.shareApiKey).toBe(true);
+        expect(parseCli(['--no-share-key'], { ENSEMBLE_SHARE_KEY: '1' }).server.shareApiKey).toBe(false);
+        expect(parseCli([], { ENSEMBLE_SHARE_KEY: '' }).server.shareApiKey).toBeUndefined();
+        expect(() => parseCli([], { ENSEMBLE_SHARE_KEY: 'maybe' })).toThrow(UsageError);
+    });
+
     it('refuses unknown flags and bad numbers with a UsageError', () => {
         for (const argv of [['--bogus'], ['--port', 'x'], ['--port', '70000'], ['--timeout', '0'], ['--body-limit', 'lots'], ['stray']]) {
             expect(() => parseCli(argv, {}), argv.join(' ')).toThrow(UsageError);

@@ -1,13 +1,42 @@
 // @vitest-environment node
 import type OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALICE, BOB, echoText } from './peer';
+import { ALICE, BOB, echoText, type FakeExtension } from './peer';
 import { ask as askFor, eventually, sseLines, startTestServer, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
 
 const ask = (content: string, model = ALICE.id) => askFor(content, model);
+const post = (body: unknown, init: RequestInit = {}) => t.fetch('/v1/chat/completions', { method: 'POST', body: JSON.stringify(body), ...init });
+
+/** Reads a response body piece by piece, so a test can look at it before the answer is complete. */
+function bodyReader(res: Response) {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    return {
+        /** Reads until `ok(text so far)` holds; returns the text so far. */
+        async until(ok: (text: string) => boolean): Promise<string> {
+            while (!ok(text)) {
+                const { done, value } = await reader.read();
+                if (done) throw new Error(`the body ended before the condition held: ${JSON.stringify(text)}`);
+                text += decoder.decode(value, { stream: true });
+            }
+            return text;
+        },
+        async rest(): Promise<string> {
+            for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+            return text;
+        },
+    };
+}
+
+/** The tab's reply to its only request, once the test has seen what it wanted to see first. */
+const answerNow = async (peer: FakeExtension) => {
+    const req = await peer.next('request');
+    peer.reply(req.id, [echoText(req)]);
+};
 
 
 describe('GET /v1/models', () => {
@@ -126,5 +155,87 @@ describe('POST /v1/chat/completions', () => {
         await eventually(() => t.server.relay.stats().ignoredFrames === 3, 2000, 'three ignored frames');
         a.reply(req.id, ['echo:', 'mine']);
         expect((await pending).choices[0]?.message.content).toBe('echo:mine');
+    });
+});
+
+describe('answers that take long (NextChat gives up without headers within 60 s)', () => {
+    it('sends the stream headers and the role chunk before the tab answers', async () => {
+        t = await startTestServer();
+        const peer = await t.link({ answer: 'manual' });
+        const res = await post({ ...ask('soon'), stream: true });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toContain('text/event-stream');
+        const body = bodyReader(res);
+        const first = await body.until((text) => text.includes('\n\n'));
+        expect(JSON.parse(first.split('\n')[0]?.slice(6) ?? '')).toMatchObject({ object: 'chat.completion.chunk', choices: [{ delta: { role: 'assistant' } }] });
+        expect(t.server.relay.stats().running).toBe(1); // the tab has not answered
+        await answerNow(peer);
+        const lines = (await body.rest()).split('\n').filter(Boolean);
+        expect(lines.filter((l) => l.includes('"role"'))).toHaveLength(1);
+        expect(lines.at(-1)).toBe('data: [DONE]');
+        expect(lines.join('\n')).toContain('echo:soon');
+    });
+
+    it('commits 200 JSON headers for a slow non-stream answer, sends spaces, then the completion', async () => {
+        t = await startTestServer({ earlyHeadersMs: 30, keepAliveMs: 20 });
+        const peer = await t.link({ answer: 'manual' });
+        const res = await post(ask('slow'));
+        expect(res.status).toBe(200); // before the tab answered
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        const body = bodyReader(res);
+        await body.until((text) => text.length >= 2); // the first space and at least one keep-alive space
+        await answerNow(peer);
+        const text = await body.rest();
+        expect(text).toMatch(/^ {2,}\{/);
+        expect(JSON.parse(text)).toMatchObject({ object: 'chat.completion', model: ALICE.id, choices: [{ message: { role: 'assistant', content: 'echo:slow' }, finish_reason: 'stop' }] });
+    });
+
+    it('answers a non-stream request that is ready in time exactly as before', async () => {
+        t = await startTestServer({ earlyHeadersMs: 1000, keepAliveMs: 20 });
+        await t.link();
+        const res = await post(ask('fast'));
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-length')).not.toBeNull();
+        const text = await res.text();
+        expect(text.startsWith('{')).toBe(true);
+        expect(JSON.parse(text)).toMatchObject({ choices: [{ message: { content: 'echo:fast' } }] });
+    });
+
+    it('writes the OpenAI error body under the 200 when the request fails after the headers went out', async () => {
+        t = await startTestServer({ earlyHeadersMs: 30, keepAliveMs: 20 });
+        const peer = await t.link({ answer: 'manual' });
+        const res = await post(ask('doomed'));
+        expect(res.status).toBe(200);
+        const req = await peer.next('request');
+        peer.send({ type: 'fail', id: req.id, code: 'st_error', message: 'backend down' });
+        expect(JSON.parse(await res.text())).toEqual({ error: { message: 'SillyTavern: backend down', type: 'server_error', param: null, code: 'st_error' } });
+    });
+
+    it('keeps the proper status code for a failure before earlyHeadersMs', async () => {
+        t = await startTestServer({ earlyHeadersMs: 1000 });
+        expect((await post(ask('no tab'))).status).toBe(503);
+        await t.link({ answer: (req, p) => p.send({ type: 'fail', id: req.id, code: 'st_error', message: 'backend down' }) });
+        const res = await post(ask('x'));
+        expect(res.status).toBe(502);
+        expect(await res.json()).toMatchObject({ error: { code: 'st_error' } });
+    });
+
+    it('cancels the request in the tab when the client leaves after the headers went out', async () => {
+        t = await startTestServer({ earlyHeadersMs: 20, keepAliveMs: 20 });
+        const peer = await t.link({ answer: 'manual' });
+        const ac = new AbortController();
+        const res = await post(ask('leave'), { signal: ac.signal });
+        expect(res.status).toBe(200);
+        const req = await peer.next('request');
+        ac.abort();
+        await eventually(() => peer.cancels.includes(req.id), 2000, 'cancel');
+    });
+
+    it('lets the openai SDK parse the space-prefixed answer', async () => {
+        t = await startTestServer({ earlyHeadersMs: 20, keepAliveMs: 10 });
+        await t.link({ answer: (req, p) => setTimeout(() => p.reply(req.id, ['echo:', 'patient']), 120) });
+        const res = await t.client().chat.completions.create(ask('patient'));
+        expect(res.choices[0]?.message.content).toBe('echo:patient');
+        expect(res.object).toBe('chat.completion');
     });
 });

@@ -15,8 +15,8 @@ export interface BridgeClientOptions {
     url: string;
     token: string;
     version: string;
-    /** Called once per welcome: send the catalog and status. */
-    onWelcome: () => void;
+    /** Called once per welcome (with what the server shares for client setup): send the catalog and status. */
+    onWelcome: (api?: { url: string; key?: string }) => void;
     onFrame: (frame: Extract<ServerFrame, { type: 'request' | 'cancel' }>) => void;
     onStatus: (status: BridgeStatus) => void;
 }
@@ -122,7 +122,7 @@ export class BridgeClient {
                 }
                 this.attempt = 0;
                 this.setStatus({ state: 'connected', lastError: '' });
-                this.options.onWelcome();
+                this.options.onWelcome(frame.api);
                 return;
             case 'refused':
                 // A wrong token or version will not fix itself: stop retrying until the user acts.

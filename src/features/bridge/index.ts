@@ -9,6 +9,7 @@ import { Rotation } from './rotation';
 import { SessionIndex } from './sessions';
 import { compilePatterns } from './side-tasks';
 import type { ProfilesController } from '../profiles/controller';
+import { startNextChat } from '../nextchat';
 
 const VERSION = '0.1.0';
 
@@ -27,6 +28,8 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     const rotation = new Rotation(host, store);
     profiles.setRequestOverride(() => rotation.active());
     let catalog: Catalog = buildCatalog(host);
+    /** The API address and key the server shared on connect (memory only: never written to settings). */
+    let serverApi: { url: string; key?: string } | null = null;
     let sentCatalog = '';
     const statusEl: { el: HTMLElement | null } = { el: null };
     // The executor reports through the client, which exists once constructed below.
@@ -49,7 +52,12 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
         client?.disconnect();
         client = new BridgeClient(host, {
             url: s.url, token: s.token, version: VERSION,
-            onWelcome: () => { sendCatalog(true); client?.send({ type: 'status', busy: executor.busy, queued: executor.queued }); },
+            onWelcome: (api) => {
+                serverApi = api ?? null;
+                sendCatalog(true);
+                client?.send({ type: 'status', busy: executor.busy, queued: executor.queued });
+                nextchat.render();
+            },
             onFrame: (frame) => (frame.type === 'request' ? executor.enqueue(frame) : executor.cancel(frame.id)),
             onStatus: render,
         });
@@ -82,6 +90,11 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
             section.querySelector('[data-ens="bridge-disconnect"]')?.addEventListener('click', () => client?.disconnect());
         }
     }
+    const nextchat = startNextChat(host, store, panel?.querySelector('.inline-drawer-content') ?? null, {
+        models: () => catalog.models,
+        modelOf: (avatar) => [...catalog.targets].find(([, t]) => t.kind === 'character' && t.avatar === avatar)?.[0],
+        serverApi: () => serverApi,
+    });
     const first = make();
     if (store.get().bridge.autoConnect && store.get().bridge.token) first.connect();
     return first;

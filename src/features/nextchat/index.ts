@@ -1,0 +1,186 @@
+import type { Host, HostCharacter } from '../../host/host';
+import type { ModelInfo } from '../../protocol';
+import type { SettingsStore } from '../../settings/store';
+import { errorMessage } from '../../shared/errors';
+import nextchatSection from '../../../templates/nextchat-section.html';
+import { patternError } from '../bridge/side-tasks';
+import { type CardV2Data, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
+import { apiBase, customModels, fastLink, originOf, serverEnv } from './setup';
+
+export interface NextChatSources {
+    /** The bridge catalog's models (ids as NextChat must name them). */
+    models(): readonly ModelInfo[];
+    /** The model id of a character, by avatar. */
+    modelOf(avatar: string): string | undefined;
+    /** What the server shared in `welcome`, or null before the first. */
+    serverApi(): { url: string; key?: string } | null;
+}
+
+const TITLE = 'Ensemble — NextChat';
+
+/** A character as ST keeps it, read as a V2 card (the `data` object, the top-level fields as fallback). */
+export function cardOf(ch: HostCharacter): CardV2Data & { avatar: string } {
+    const data = (ch.data ?? {}) as Record<string, unknown>;
+    const text = (key: string) => {
+        const v = data[key] ?? (ch as unknown as Record<string, unknown>)[key];
+        return typeof v === 'string' ? v : '';
+    };
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    return {
+        // Everything else the card holds (character_book, group_only_greetings, …) rides along as is.
+        ...(structuredClone(data) as Record<string, unknown>),
+        avatar: ch.avatar,
+        name: ch.name,
+        description: text('description'),
+        personality: text('personality'),
+        scenario: text('scenario'),
+        first_mes: text('first_mes'),
+        mes_example: text('mes_example'),
+        creator_notes: text('creator_notes'),
+        system_prompt: text('system_prompt'),
+        post_history_instructions: text('post_history_instructions'),
+        alternate_greetings: strings(data.alternate_greetings),
+        tags: strings(data.tags),
+        creator: text('creator'),
+        character_version: text('character_version'),
+        extensions: structuredClone((ch.data?.extensions ?? {}) as Record<string, unknown>),
+    };
+}
+
+/** Export of one or all characters as NextChat masks (JSON download). */
+export function exportMasks(host: Host, sources: NextChatSources, avatars: readonly string[]): void {
+    const chars = avatars.map((a) => host.characters().find((c) => c.avatar === a)).filter((c): c is HostCharacter => !!c);
+    if (!chars.length) {
+        host.toast('warning', 'No character to export.', TITLE);
+        return;
+    }
+    const now = host.now();
+    const masks = chars.map((c) => characterToMask(cardOf(c), { now, model: sources.modelOf(c.avatar) }));
+    const json = JSON.stringify(masks.length === 1 ? masks[0] : masks, null, 2);
+    host.downloadText(masksFileName(chars.map((c) => c.name)), json);
+    host.toast('success', `Exported ${masks.length === 1 ? `${chars[0]?.name}` : `${masks.length} characters`} as NextChat mask${masks.length === 1 ? '' : 's'}.`, TITLE);
+}
+
+/** Mask JSON (one mask or an array) → ST characters. Nothing is created unless the whole file is valid. */
+export async function importMasks(host: Host, file: { name: string; text: string }): Promise<string[]> {
+    const parsed = parseMaskFile(file.text);
+    if (!parsed.ok) {
+        host.toast('error', `${file.name} is not a NextChat mask file, nothing was imported: ${parsed.error}`, TITLE);
+        return [];
+    }
+    const cards = parsed.masks.map((m) => maskToCard(m));
+    const created: string[] = [];
+    try {
+        for (const card of cards) {
+            await host.importCharacterCard(`${card.data.name || 'mask'}.json`, card);
+            created.push(card.data.name);
+        }
+    } catch (err) {
+        const missed = cards.slice(created.length).map((c) => c.data.name);
+        host.toast('error', `Import stopped: ${errorMessage(err)} Imported: ${created.join(', ') || 'none'}; not imported: ${missed.join(', ')}.`, TITLE);
+    } finally {
+        if (created.length) await host.refreshCharacters();
+    }
+    if (created.length === cards.length) host.toast('success', `Imported ${created.length} character${created.length === 1 ? '' : 's'}: ${created.join(', ')}.`, TITLE);
+    return created;
+}
+
+/** The panel's NextChat section: setup values with copy buttons, side-task patterns, mask export and import. */
+export function startNextChat(host: Host, store: SettingsStore, container: Element | null, sources: NextChatSources): { render(): void } {
+    if (!container) return { render: () => undefined };
+    const frag = host.dom.fragment(nextchatSection);
+    const section = frag.querySelector<HTMLElement>('[data-ens-section="nextchat"]');
+    container.append(frag);
+    if (!section) return { render: () => undefined };
+    const field = <E extends HTMLElement = HTMLInputElement>(name: string) => section.querySelector<E>(`[data-ens-nc="${name}"]`);
+
+    const values = () => {
+        const s = store.get().bridge;
+        const shared = sources.serverApi();
+        const base = apiBase(s.url, shared?.url);
+        const key = shared?.key ?? '';
+        const models = sources.models();
+        return {
+            endpoint: base, key, models: customModels(models),
+            link: key ? fastLink(s.nextchatUrl, base, key) : '', env: serverEnv(base, key || '<your API key>', models),
+        };
+    };
+
+    const render = () => {
+        const v = values();
+        for (const name of ['endpoint', 'key', 'models', 'link'] as const) {
+            const el = field(name);
+            if (el) el.value = v[name];
+        }
+        const key = field('key');
+        if (key) key.placeholder = 'connect the bridge to see it';
+        const cors = field<HTMLElement>('cors');
+        if (cors) cors.textContent = `--cors-origin ${originOf(store.get().bridge.nextchatUrl) || '<NextChat address>'}`;
+        const select = field<HTMLSelectElement>('character');
+        if (select) {
+            const chosen = select.value;
+            select.replaceChildren(...host.characters().map((c) => {
+                const o = select.ownerDocument.createElement('option');
+                o.value = c.avatar;
+                o.textContent = c.name;
+                return o;
+            }));
+            if (chosen && host.characters().some((c) => c.avatar === chosen)) select.value = chosen;
+        }
+    };
+
+    for (const button of section.querySelectorAll<HTMLElement>('[data-ens-copy]')) {
+        button.addEventListener('click', () => {
+            const name = button.dataset.ensCopy as keyof ReturnType<typeof values>;
+            const text = values()[name];
+            if (!text) {
+                host.toast('warning', name === 'key' || name === 'link' ? 'Connect the bridge first: the server shares its key on connect.' : 'Nothing to copy yet.', TITLE);
+                return;
+            }
+            host.copyText(text).then(
+                () => host.toast('success', 'Copied.', TITLE),
+                (err: unknown) => host.toast('error', `Could not copy: ${errorMessage(err)}`, TITLE),
+            );
+        });
+    }
+
+    const url = field('nextchatUrl');
+    if (url) {
+        url.value = store.get().bridge.nextchatUrl;
+        url.addEventListener('change', () => {
+            store.update((s) => { s.bridge.nextchatUrl = url.value.trim(); });
+            render();
+        });
+    }
+
+    const patterns = field<HTMLTextAreaElement>('patterns');
+    if (patterns) {
+        patterns.value = store.get().bridge.sideTaskPatterns.join('\n');
+        patterns.addEventListener('change', () => {
+            const lines = patterns.value.split('\n').map((l) => l.trim()).filter(Boolean);
+            const bad = lines.map((l) => [l, patternError(l)] as const).find(([, e]) => e);
+            if (bad) {
+                host.toast('error', `Not saved: "${bad[0]}" is not a valid pattern (${bad[1]}).`, TITLE);
+                return;
+            }
+            store.update((s) => { s.bridge.sideTaskPatterns = lines; });
+        });
+    }
+
+    section.querySelector('[data-ens-nc-action="export"]')?.addEventListener('click', () => {
+        const avatar = field<HTMLSelectElement>('character')?.value;
+        exportMasks(host, sources, avatar ? [avatar] : []);
+    });
+    section.querySelector('[data-ens-nc-action="export-all"]')?.addEventListener('click', () => {
+        exportMasks(host, sources, host.characters().map((c) => c.avatar));
+    });
+    section.querySelector('[data-ens-nc-action="import"]')?.addEventListener('click', () => {
+        host.pickTextFile('.json,application/json')
+            .then((file) => (file ? importMasks(host, file) : undefined))
+            .catch((err: unknown) => host.toast('error', `Mask import failed: ${errorMessage(err)}`, TITLE));
+    });
+
+    for (const ev of ['characterEdited', 'characterDeleted', 'chatChanged'] as const) host.on(ev, render);
+    render();
+    return { render };
+}
