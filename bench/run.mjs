@@ -14,13 +14,57 @@ import { startImageServer } from '../tests/e2e/image-server.mjs';
 import { configureImages, installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
 
 const TURNS = Number(process.env.BENCH_TURNS || 8);
-const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1, imageOwnMs: 50 };
+const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1, imageOwnMs: 50, matchMs: 5, continuedMs: 20 };
+const SESSIONS = 1000;
+
+/** The extension's SessionIndex, bundled from src/ for Node (no ST needed). */
+async function loadSessions() {
+    const esbuild = await import('esbuild');
+    const out = await esbuild.build({ entryPoints: [path.join(ROOT, 'src/features/bridge/sessions.ts')], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'silent' });
+    return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+}
+
+/** NextChat's shape: a mask greeting, the last 4 stored messages, the new one. Its conversation i has turn i. */
+const conversation = (i, turns) => Array.from({ length: turns }, (_, t) => [
+    { role: 'user', content: `conversation ${i}: question ${t} about ferns and moss, long enough to look like a real message` },
+    { role: 'assistant', content: `conversation ${i}: answer ${t}. `.repeat(20) },
+]).flat();
+
+/** Finding the conversation a NextChat-shaped request continues, among SESSIONS remembered bridge chats. */
+async function benchMatching() {
+    const { SessionIndex } = await loadSessions();
+    const settings = {};
+    const host = { readSettings: (k) => settings[k], writeSettings: (k, v) => { settings[k] = v; }, now: () => Date.now() };
+    const index = new SessionIndex(host);
+    for (let i = 0; i < SESSIONS; i++) index.remember('st-char-Alice', `chat ${i}`, [{ role: 'assistant', content: 'greeting' }, ...conversation(i, 6)]);
+    const greeting = { role: 'assistant', content: 'greeting' };
+    const time = (history, runs = 2000) => {
+        const ms = [];
+        for (let r = 0; r < runs; r++) {
+            const t0 = performance.now();
+            index.find('st-char-Alice', history);
+            ms.push(performance.now() - t0);
+        }
+        return ms.sort((a, b) => a - b);
+    };
+    const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+    // The oldest conversation (last in the list), by its 4-message window: the longest scan that still matches.
+    const windowHit = [greeting, ...conversation(0, 6).slice(-4)];
+    const check = index.find('st-char-Alice', windowHit)?.file;
+    const hit = time(windowHit);
+    const miss = time([greeting, ...conversation(SESSIONS + 1, 2)]);
+    console.log(`conversation matching among ${SESSIONS} bridge chats (NextChat shape: greeting + 4-message window), ${hit.length} lookups each:`);
+    console.log(`  window match (found "${check}") median ${pct(hit, 0.5).toFixed(3)} ms, p99 ${pct(hit, 0.99).toFixed(3)} ms; no match (a new conversation) median ${pct(miss, 0.5).toFixed(3)} ms, p99 ${pct(miss, 0.99).toFixed(3)} ms `
+        + `(goal ≤ ${GOALS.matchMs} ms: ratio ${(pct(miss, 0.99) / GOALS.matchMs).toFixed(3)} to goal at p99)`);
+}
 const IMAGE_RUNS = Number(process.env.BENCH_IMAGE_RUNS || 10);
 const API_LATENCY_MS = 150;
 
 spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const gz = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'index.js'))).length / 1024;
 console.log(`bundle: dist/index.js ${gz.toFixed(1)} KB gzip (goal ≤ ${GOALS.bundleKb} KB): ratio to goal ${(gz / GOALS.bundleKb).toFixed(2)}`);
+
+await benchMatching();
 
 const ST_DIR = process.env.ST_DIR ? path.resolve(process.env.ST_DIR) : '';
 if (!ST_DIR || !fs.existsSync(path.join(ST_DIR, 'server.js')) || !fs.existsSync(path.join(RIG, 'st-up.sh'))) {
@@ -161,6 +205,34 @@ async function benchBridge(page) {
         console.log(`bridge end to end (stream, ${via.length} requests): through the bridge and real ST vs the mock called directly`);
         console.log(`  time to first token median ${m(via, 'first').toFixed(1)} ms vs ${m(direct, 'first').toFixed(1)} ms; to last token ${m(via, 'last').toFixed(1)} ms vs ${m(direct, 'last').toFixed(1)} ms `
             + `(ratio ${(m(via, 'last') / m(direct, 'last')).toFixed(1)}: ST's prompt building, its request to the mock and the chat switches)`);
+
+        // NextChat-shaped: a new conversation (greeting + first question) vs continuing one through its
+        // 4-message window, alternated so both see the same ST; the index holds SESSIONS other chats.
+        const body = (messages) => ({ messages, stream: true, model: 'st-char-Alice', temperature: 0.5, presence_penalty: 0, frequency_penalty: 0, top_p: 1 });
+        const greeting = { role: 'assistant', content: 'Hello, I am Alice.' };
+        const fresh = [];
+        const continued = [];
+        let stored = [];
+        const ask = async (messages) => {
+            const t0 = performance.now();
+            const res = await fetch(`${server.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` }, body: JSON.stringify(body(messages)) });
+            let text = '';
+            for (const line of (await res.text()).split('\n')) if (line.startsWith('data: {')) text += JSON.parse(line.slice(6)).choices[0]?.delta?.content ?? '';
+            return { ms: performance.now() - t0, text };
+        };
+        for (let i = 0; i < 11; i++) {
+            const a = await ask([greeting, { role: 'user', content: `a new conversation ${i}` }]);
+            const q = { role: 'user', content: `continued turn ${i}` };
+            const b = await ask([greeting, ...stored.slice(-4), q]);
+            stored = [...stored, q, { role: 'assistant', content: b.text }];
+            if (i < 2) continue; // warm-up, and the continued conversation's first turns are new ones
+            fresh.push(a.ms);
+            continued.push(b.ms);
+        }
+        const added = median(continued) - median(fresh);
+        console.log(`NextChat-shaped requests through the bridge and real ST (${fresh.length} each, alternated; ${SESSIONS} other bridge chats remembered):`);
+        console.log(`  continued conversation median ${median(continued).toFixed(1)} ms vs new conversation ${median(fresh).toFixed(1)} ms: `
+            + `${added.toFixed(1)} ms added (goal ≤ ${GOALS.continuedMs} ms), ratio ${(median(continued) / median(fresh)).toFixed(3)}`);
     } finally {
         await server.stop();
     }
@@ -192,6 +264,12 @@ try {
     console.log(`group turns in real ST 1.12.6, ${TURNS} turns × 3 members per phase:`);
     await freshGroup('Bench none');
     const none = await measure(page, 'no extension');
+    // SESSIONS remembered bridge chats of Alice (files that do not exist: only the lookup is measured).
+    await page.evaluate((n) => {
+        const ctx = SillyTavern.getContext();
+        ctx.extensionSettings.ensemble_bridge_sessions = { 'st-char-Alice': Array.from({ length: n }, (_, i) => ({ file: `none ${i}`, hash: `h${i}`, at: i, tails: [`a${i}`, `b${i}`, `c${i}`] })) };
+        ctx.saveSettingsDebounced();
+    }, SESSIONS);
     await installEnsemble(st, page);
     await freshGroup('Bench idle');
     const idle = await measure(page, 'Ensemble, nothing assigned');

@@ -103,8 +103,13 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         await page.locator('[data-ens-copy="models"]').click();
         const copied = await page.evaluate(() => navigator.clipboard.readText());
         check('the copy button puts the CUSTOM_MODELS value on the clipboard', copied === help.models, copied.slice(0, 80));
+        // The README's picture: the setup values (toasts cleared; the side-task patterns left out).
+        await page.evaluate(() => globalThis.toastr?.clear());
         await page.locator('[data-ens-section="nextchat"]').scrollIntoViewIfNeeded();
-        await page.locator('[data-ens-section="nextchat"]').screenshot({ path: path.join(outDir(), 'nextchat-setup.png') });
+        await st.sleep(700);
+        const top = await page.locator('[data-ens-section="nextchat"]').boundingBox();
+        const bottom = await page.locator('[data-ens-copy="env"]').boundingBox();
+        if (top && bottom) await page.screenshot({ path: path.join(outDir(), 'nextchat-setup.png'), clip: { x: top.x, y: top.y, width: top.width, height: bottom.y + bottom.height + 6 - top.y } });
         await st.closeExtensionsDrawer(page);
 
         // Browser mode: NextChat's page calls the bridge itself; Chromium makes the preflight.
