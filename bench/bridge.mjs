@@ -31,7 +31,9 @@ const { FakeExtension, ALICE, BOB } = await import(pathToFileURL(path.join(outdi
 
 // --- the server, as `npm start` runs it -------------------------------------------------------
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bench-'));
-const child = spawn(process.execPath, ['server/dist/main.js', '--port', '0', '--data-dir', dataDir, '--queue-limit', '20000'], {
+// The same node flags as `npm start` (package.json), so memory is measured as users run it.
+const NODE_FLAGS = JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts.start.match(/node ((?:--\S+ )*)server\/dist\/main\.js/)?.[1].trim().split(' ').filter(Boolean) ?? [];
+const child = spawn(process.execPath, [...NODE_FLAGS, 'server/dist/main.js', '--port', '0', '--data-dir', dataDir, '--queue-limit', '20000'], {
     env: { ...process.env, ENSEMBLE_API_KEYS: KEY, ENSEMBLE_LINK_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -55,6 +57,8 @@ const serverCpuMs = () => {
         return NaN;
     }
 };
+/** Resets the peak-RSS mark (Linux), so each phase reports its own. */
+const resetPeak = () => { try { fs.writeFileSync(`/proc/${child.pid}/clear_refs`, '5'); } catch { /* not Linux */ } };
 const peakRssMb = () => {
     try {
         const kb = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
@@ -133,7 +137,8 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 console.log(`bridge bench: server ${base} (node server/dist/main.js, pid ${child.pid}); clients and fake tabs in this process; ${os.cpus().length} CPUs`);
 await linkTabs(1);
 for (let i = 0; i < 50; i++) await ask(`warm-up ${i}`, true); // JIT and connection pools
-console.log('relay overhead, streaming (added = client time − the tab\'s own time):');
+console.log('relay overhead, streaming, all requests sent in the same instant (added = client time − the tab\'s own time; at 100 and 1,000 this is the server\'s throughput: the last request waits for the others to be parsed and relayed):');
+resetPeak();
 for (const [clients, rounds] of LEVELS) {
     await linkTabs(clients);
     const added = [];
@@ -153,6 +158,60 @@ for (const [clients, rounds] of LEVELS) {
     console.log(`  ${label} ${String(added.length).padStart(5)} requests: p50 ${pct(added, 50).toFixed(2)} ms, p99 ${pct(added, 99).toFixed(2)} ms, ` +
         `server CPU ${cpuPerRequest.toFixed(2)} ms/request${bad ? `, ${bad} failed` : ''}`);
 }
+console.log(`  server peak RSS in this phase: ${peakRssMb().toFixed(1)} MB`);
+unlinkAll();
+
+// --- steady streaming -------------------------------------------------------------------------
+// 1,000 streams open at the same time (starts spread over STEADY_SPREAD_MS), each tab sending a delta
+// every STEADY_EVERY_MS that carries the time it was sent; the client notes when each arrives.
+const STEADY = 1000;
+const STEADY_DELTAS = 10;
+const STEADY_EVERY_MS = 500;
+const STEADY_SPREAD_MS = 1000;
+await new Promise((r) => setTimeout(r, 200));
+const ticking = (req, peer) => {
+    let n = 0;
+    const tick = () => {
+        if (n++ < STEADY_DELTAS) {
+            peer.send({ type: 'delta', id: req.id, text: `<${performance.now().toFixed(3)}>` });
+            setTimeout(tick, STEADY_EVERY_MS);
+        } else {
+            peer.send({ type: 'done', id: req.id, text: '', finishReason: 'stop' });
+        }
+    };
+    tick();
+};
+await linkTabs(STEADY, { answer: ticking });
+resetPeak();
+const chunkMs = [];
+let open = 0;
+let maxOpen = 0;
+let steadyBad = 0;
+const stream = (i) => new Promise((resolve) => {
+    const body = JSON.stringify({ model: ALICE.id, stream: true, messages: [{ role: 'user', content: `steady ${i}` }] });
+    const req = http.request(`${base}/v1/chat/completions`, {
+        method: 'POST', agent, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+        open++;
+        maxOpen = Math.max(maxOpen, open);
+        res.setEncoding('utf8');
+        let got = 0;
+        res.on('data', (d) => {
+            const now = performance.now();
+            for (const m of d.matchAll(/<(\d+\.\d+)>/g)) { chunkMs.push(now - Number(m[1])); got++; }
+        });
+        res.on('end', () => { open--; if (got !== STEADY_DELTAS) steadyBad++; resolve(); });
+    });
+    req.on('error', () => { steadyBad++; resolve(); });
+    req.end(body);
+});
+const cpuSteady0 = serverCpuMs();
+const tSteady = performance.now();
+await Promise.all(Array.from({ length: STEADY }, (_, i) => new Promise((r) => setTimeout(r, (i / STEADY) * STEADY_SPREAD_MS)).then(() => stream(i))));
+const steadySecs = (performance.now() - tSteady) / 1000;
+console.log(`steady streaming: ${STEADY} streams open together (at most ${maxOpen} at once), a delta every ${STEADY_EVERY_MS} ms each (${Math.round(STEADY * 1000 / STEADY_EVERY_MS)} deltas/s): `
+    + `relay latency per delta (tab sent → client read) p50 ${pct(chunkMs, 50).toFixed(2)} ms, p99 ${pct(chunkMs, 99).toFixed(2)} ms over ${chunkMs.length} deltas`
+    + `${steadyBad ? `, ${steadyBad} streams incomplete` : ''}; server CPU ${((serverCpuMs() - cpuSteady0) / (steadySecs * 10)).toFixed(0)}% of one core; peak RSS ${peakRssMb().toFixed(1)} MB`);
 unlinkAll();
 
 // --- crossing ------------------------------------------------------------------------------------
@@ -160,6 +219,7 @@ const TABS = 200;
 const IN_FLIGHT = 500;
 await new Promise((r) => setTimeout(r, 200)); // let the server drop the old tabs
 await linkTabs(TABS, { jitterMs: 2 });
+resetPeak();
 let crossed = 0;
 let lost = 0;
 let next = 0;
@@ -180,7 +240,7 @@ await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
 const secs = (performance.now() - t0) / 1000;
 console.log(`${DISTINCT} distinct requests (${TABS} tabs answering in jittered pieces, ${IN_FLIGHT} in flight, half streamed): ` +
     `crossed ${crossed} (ratio ${(crossed / DISTINCT).toFixed(4)}), lost ${lost} (ratio ${(lost / DISTINCT).toFixed(4)}), ${secs.toFixed(1)} s, ${(DISTINCT / secs).toFixed(0)} req/s`);
-console.log(`server peak RSS: ${peakRssMb().toFixed(1)} MB`);
+console.log(`server peak RSS in the crossing phase: ${peakRssMb().toFixed(1)} MB`);
 
 unlinkAll();
 child.kill('SIGTERM');
