@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('bridge');
@@ -23,11 +23,7 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         const page = s.page;
         await setupConnection(st, page);
         // The user's own chat with Bob, open while the bridge works.
-        await page.evaluate(async () => {
-            const ctx = SillyTavern.getContext();
-            await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === 'Bob')));
-        });
-        await page.waitForFunction(() => !SillyTavern.getContext().groupId && SillyTavern.getContext().characterId !== undefined);
+        await openCharacter(page, 'Bob');
         await st.sendAndWait(page, 'Bob, tell me about the sea.', { expectReplies: 1 });
         await st.sleep(1500);
         const userChatId = await page.evaluate(() => SillyTavern.getContext().getCurrentChatId());

@@ -36,6 +36,15 @@ export async function installEnsemble(st, page) {
     }
 }
 
+/** Opens character `name`'s current chat the way the user does (ST's selectCharacterById), and waits for it. */
+export async function openCharacter(page, name) {
+    await page.evaluate(async (n) => {
+        const ctx = SillyTavern.getContext();
+        await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === n)));
+    }, name);
+    await page.waitForFunction(() => !SillyTavern.getContext().groupId && SillyTavern.getContext().characterId !== undefined);
+}
+
 /** Waits until the mock has logged `count` chat requests since `since`. */
 export async function waitForMock(st, { since, count, timeout = 20_000, filter = (r) => r.path?.includes('chat/completions') }) {
     const deadline = Date.now() + timeout;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, outDir, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('nextchat');
@@ -69,11 +69,7 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         await setupConnection(st, page);
         await st.createCharacter(page, { name: 'Dana', description: 'Dana keeps bees.', first_mes: 'Bzz. Welcome to the apiary, {{user}}.', personality: 'calm' });
         // The user's own chat with Bob, open the whole time.
-        await page.evaluate(async () => {
-            const ctx = SillyTavern.getContext();
-            await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === 'Bob')));
-        });
-        await page.waitForFunction(() => !SillyTavern.getContext().groupId && SillyTavern.getContext().characterId !== undefined);
+        await openCharacter(page, 'Bob');
         await st.sendAndWait(page, 'Bob, tell me about the sea.', { expectReplies: 1 });
         await st.sleep(1500);
         const userChatId = await page.evaluate(() => SillyTavern.getContext().getCurrentChatId());
@@ -84,10 +80,7 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         await st.slash(page, '/ens-profile char=Dana Mock-C');
         await st.createGroup(page, { name: 'Tea Party', members: ['Alice', 'Bob'], activation: 1 });
         // Back to the user's own chat before the bridge works.
-        await page.evaluate(async () => {
-            const ctx = SillyTavern.getContext();
-            await ctx.selectCharacterById(String(ctx.characters.findIndex((c) => c.name === 'Bob')));
-        });
+        await openCharacter(page, 'Bob');
         await page.waitForFunction((id) => SillyTavern.getContext().getCurrentChatId() === id, userChatId);
         await connectBridge(st, page, server.port);
 
