@@ -1,36 +1,12 @@
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { stream, streamSSE } from 'hono/streaming';
+import { stream } from 'hono/streaming';
 import { parseChatRequest } from './chat-request';
 import { ApiError, toApiError } from './errors';
-import { chunk, completion, unixNow } from './openai-format';
+import { chunk, chunkWriter, completion, unixNow } from './openai-format';
 import type { Relay } from './relay';
 import type { FinishReason, RelayRequest } from './relay-types';
-
-type Outcome =
-    | { kind: 'delta'; text: string }
-    | { kind: 'done'; text: string; finishReason: FinishReason }
-    | { kind: 'fail'; error: ApiError };
-
-/** The relay pushes outcomes as they come; the SSE writer takes all that are waiting at its own pace. */
-class Outcomes {
-    private items: Outcome[] = [];
-    private waiter: (() => void) | null = null;
-
-    push(o: Outcome): void {
-        this.items.push(o);
-        const w = this.waiter;
-        this.waiter = null;
-        w?.();
-    }
-
-    /** Everything that arrived since the last call; waits for at least one. */
-    async takeAll(): Promise<Outcome[]> {
-        if (!this.items.length) await new Promise<void>((resolve) => { this.waiter = resolve; });
-        const all = this.items;
-        this.items = [];
-        return all;
-    }
-}
 
 /** One SSE event. JSON.stringify never emits a raw newline, so the payload is a single data line. */
 const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
@@ -70,6 +46,7 @@ function submitWhole(relay: Relay, req: RelayRequest, signal: AbortSignal): { id
     let reject!: (err: ApiError) => void;
     const reply = new Promise<Reply>((res, rej) => { resolve = res; reject = rej; });
     let streamed = '';
+    // Submitted before the headers go out, so "no tab", "unknown model" and "queue full" keep their status codes.
     const ticket = relay.submit(req, {
         delta: (text) => { streamed += text; },
         // done.text is the whole reply; the deltas are a fallback for a tab that sends it empty.
@@ -125,71 +102,99 @@ async function answerJson(c: Context, relay: Relay, req: RelayRequest, timing: A
     });
 }
 
+/** The node response under @hono/node-server (its `env.outgoing`); the SSE path writes to it directly. */
+function outgoingOf(c: Context): ServerResponse {
+    const out = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+    if (!out) throw new Error('Streaming answers need @hono/node-server (c.env.outgoing).');
+    return out as ServerResponse;
+}
+
+/**
+ * The SSE answer, written straight to node's ServerResponse: hono's streamSSE goes through a
+ * TransformStream that @hono/node-server reads back chunk by chunk (promises and copies per delta,
+ * most of the server's CPU per delta in bench/bridge.mjs). Headers set by middleware (CORS) are
+ * taken from `c.res`; the handler then returns RESPONSE_ALREADY_SENT.
+ */
 function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: number): Response {
-    const outcomes = new Outcomes();
-    // Submitted before the stream opens, so "no tab", "unknown model" and "queue full" keep their status codes.
-    const ticket = relay.submit(req, {
-        delta: (text) => outcomes.push({ kind: 'delta', text }),
-        done: (text, finishReason) => outcomes.push({ kind: 'done', text, finishReason }),
-        fail: (error) => outcomes.push({ kind: 'fail', error }),
-    });
+    const res = outgoingOf(c);
     const created = unixNow();
-    const signal = c.req.raw.signal;
-
-    return streamSSE(c, async (stream) => {
-        const stop = () => {
-            ticket.cancel();
-            outcomes.push({ kind: 'fail', error: clientLeft() });
-        };
-        stream.onAbort(stop);
-        signal.addEventListener('abort', stop, { once: true });
-        if (signal.aborted) stop();
-
-        // An SSE comment while nothing else is sent keeps clients and proxies with idle timeouts waiting.
-        let wrote = false;
-        const keepAlive = setInterval(() => {
-            if (!wrote) void stream.write(': keep-alive\n\n');
-            wrote = false;
-        }, keepAliveMs);
-
-        try {
-            // The role chunk goes out before the tab answers: clients that wait for a first chunk (or
-            // for headers, which node may hold until the first write) see the answer has begun.
-            wrote = true;
-            await stream.write(sse(chunk(ticket.id, created, req.model, { role: 'assistant' })));
-            // Events that are ready together go out in one write: one syscall and packet, not one per event.
-            let out = '';
-            let streamed = '';
-            for (let end = false; !end;) {
-                for (const o of await outcomes.takeAll()) {
-                    if (o.kind === 'delta') {
-                        if (!o.text) continue;
-                        streamed += o.text;
-                        out += sse(chunk(ticket.id, created, req.model, { content: o.text }));
-                        continue;
-                    }
-                    if (o.kind === 'done') {
-                        // done.text is the whole reply: send what the deltas did not (all of it when there were none).
-                        const rest = o.text.startsWith(streamed) ? o.text.slice(streamed.length) : '';
-                        if (rest) out += sse(chunk(ticket.id, created, req.model, { content: rest }));
-                        out += sse(chunk(ticket.id, created, req.model, {}, o.finishReason));
-                    } else {
-                        // openai-node throws an APIError for an `error` event carrying `{error: {...}}`.
-                        out += sse(o.error.body, 'error');
-                    }
-                    out += sse('[DONE]');
-                    end = true;
-                    break;
-                }
-                if (out) {
-                    wrote = true;
-                    await stream.write(out);
-                    out = '';
-                }
-            }
-        } finally {
-            clearInterval(keepAlive);
-            signal.removeEventListener('abort', stop);
+    let streamed = '';
+    let ended = false;
+    // Events that arrive together (one socket read from the tab) go out in one write: one syscall, not one per event.
+    let pending = '';
+    let flushQueued = false;
+    // An SSE comment while nothing else is sent keeps clients and proxies with idle timeouts waiting.
+    let wrote = false;
+    const flush = () => {
+        flushQueued = false;
+        if (!pending) return;
+        wrote = true;
+        if (!res.destroyed) res.write(pending);
+        pending = '';
+    };
+    const send = (text: string) => {
+        pending += text;
+        if (!flushQueued) {
+            flushQueued = true;
+            process.nextTick(flush);
         }
+    };
+    // Set once the ticket has its id; the relay calls no sink before submit returns.
+    let contentChunk = (text: string): string => text;
+    const end = (last: string) => {
+        if (ended) return;
+        ended = true;
+        cleanup();
+        flush();
+        if (!res.destroyed) res.end(last);
+    };
+    // Submitted before the headers go out, so "no tab", "unknown model" and "queue full" keep their status codes.
+    const ticket = relay.submit(req, {
+        delta: (text) => {
+            if (ended || !text) return;
+            streamed += text;
+            send(contentChunk(text));
+        },
+        done: (text, finishReason) => {
+            // done.text is the whole reply: send what the deltas did not (all of it when there were none).
+            const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
+            end(`${rest ? contentChunk(rest) : ''}${sse(chunk(ticket.id, created, req.model, {}, finishReason))}${sse('[DONE]')}`);
+        },
+        // openai-node throws an APIError for an `error` event carrying `{error: {...}}`.
+        fail: (error) => end(`${sse(error.body, 'error')}${sse('[DONE]')}`),
     });
+    contentChunk = chunkWriter(ticket.id, created, req.model);
+
+    const keepAlive = setInterval(() => {
+        if (!wrote && !ended && !res.destroyed) res.write(': keep-alive\n\n');
+        wrote = false;
+    }, keepAliveMs);
+    // The client left before the end: the tab is told to stop (a finished response closes with writableFinished).
+    const onClose = () => {
+        if (ended) return;
+        ended = true;
+        cleanup();
+        ticket.cancel();
+    };
+    const cleanup = () => {
+        clearInterval(keepAlive);
+        res.off('close', onClose);
+    };
+    res.on('close', onClose);
+
+    // Middleware headers (CORS) first; hono's cors adds `Vary: Origin` only after the handler returns.
+    const headers: Record<string, string | string[]> = {};
+    c.res.headers.forEach((value, key) => { headers[key] = value; });
+    // As hono's cors() with an origin function does after every response (see app.ts).
+    headers.vary = headers.vary ? `${String(headers.vary)}, Origin` : 'Origin';
+    headers['content-type'] = 'text/event-stream';
+    headers['cache-control'] = 'no-cache';
+    headers.connection = 'keep-alive';
+    res.writeHead(200, headers);
+    // The role chunk goes out before the tab answers: clients that wait for a first chunk (or for
+    // headers, which node may hold until the first write) see the answer has begun.
+    wrote = true;
+    res.write(sse(chunk(ticket.id, created, req.model, { role: 'assistant' })));
+    if (res.destroyed) onClose();
+    return RESPONSE_ALREADY_SENT;
 }

@@ -41,4 +41,16 @@ export function chunk(id: string, created: number, model: string, delta: ChunkDe
     };
 }
 
+/**
+ * A content chunk's SSE event as `sse(chunk(id, created, model, {content: text}))` writes it, with the
+ * fixed part serialized once per stream: only the text is stringified per delta.
+ */
+export function chunkWriter(id: string, created: number, model: string): (text: string) => string {
+    const whole = JSON.stringify(chunk(id, created, model, { content: '\u0000' }));
+    const at = whole.indexOf('"\\u0000"');
+    const head = `data: ${whole.slice(0, at)}`;
+    const tail = `${whole.slice(at + '"\\u0000"'.length)}\n\n`;
+    return (text) => head + JSON.stringify(text) + tail;
+}
+
 export { now as unixNow };

@@ -148,6 +148,20 @@ describe('CORS', () => {
         expect(getEvil.headers.get('access-control-allow-origin')).toBeNull();
     });
 
+    it('sends the CORS headers on streamed answers too (written outside hono)', async () => {
+        t = await startTestServer({ corsOrigins: ['http://app.example:3000'] });
+        await t.link();
+        const body = JSON.stringify({ ...valid, stream: true });
+        const ok = await post(body, { origin: 'http://app.example:3000' });
+        expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example:3000');
+        expect(ok.headers.get('vary')).toBe('Origin');
+        expect(ok.headers.get('content-type')).toBe('text/event-stream');
+        expect(await ok.text()).toContain('data: [DONE]');
+        const evil = await post(body, { origin: 'http://evil.example' });
+        expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+        expect(await evil.text()).toContain('data: [DONE]');
+    });
+
     it('allows no origin by default, not even loopback ones', async () => {
         t = await startTestServer();
         expect((await preflight('http://127.0.0.1:8000')).headers.get('access-control-allow-origin')).toBeNull();
