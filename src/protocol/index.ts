@@ -93,7 +93,31 @@ function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T 
     return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
 }
 
-export const parseExtensionFrame = (raw: unknown) => parseWith<ExtensionFrame>(ExtensionFrameSchema, raw);
+/**
+ * `delta` frames are nearly all the traffic (one per streamed piece), so their shape is checked by hand
+ * with the schema's own rules: `id` a string of 1–100 characters, `text` a string, other keys dropped.
+ * Every other frame, and a delta that fails the check (for its error message), goes through the schema.
+ */
+function plainDelta(json: unknown): ExtensionFrame | null {
+    if (typeof json !== 'object' || json === null) return null;
+    const { type, id, text } = json as { type?: unknown; id?: unknown; text?: unknown };
+    if (type !== 'delta' || typeof id !== 'string' || id.length < 1 || id.length > 100 || typeof text !== 'string') return null;
+    return { type, id, text };
+}
+
+export function parseExtensionFrame(raw: unknown): ParseResult<ExtensionFrame> {
+    if (typeof raw !== 'string') return { ok: false, error: 'frame is not text' };
+    let json: unknown;
+    try {
+        json = JSON.parse(raw);
+    } catch {
+        return { ok: false, error: 'frame is not JSON' };
+    }
+    const delta = plainDelta(json);
+    if (delta) return { ok: true, frame: delta };
+    const parsed = ExtensionFrameSchema.safeParse(json);
+    return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
+}
 export const parseServerFrame = (raw: unknown) => parseWith<ServerFrame>(ServerFrameSchema, raw);
 export const encode = (frame: ExtensionFrame | ServerFrame): string => JSON.stringify(frame);
 
