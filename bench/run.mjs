@@ -206,13 +206,14 @@ async function benchBridge(page) {
         console.log(`  time to first token median ${m(via, 'first').toFixed(1)} ms vs ${m(direct, 'first').toFixed(1)} ms; to last token ${m(via, 'last').toFixed(1)} ms vs ${m(direct, 'last').toFixed(1)} ms `
             + `(ratio ${(m(via, 'last') / m(direct, 'last')).toFixed(1)}: ST's prompt building, its request to the mock and the chat switches)`);
 
-        // NextChat-shaped: a new conversation (greeting + first question) vs continuing one through its
-        // 4-message window, alternated so both see the same ST; the index holds SESSIONS other chats.
+        // NextChat-shaped, like for like: a conversation of 3 exchanges continued through NextChat's
+        // 4-message window, vs a new conversation whose request carries a history of the same size (so ST
+        // builds a prompt of the same length and opens a chat of the same length); the index holds SESSIONS
+        // other chats. Each pair uses its own conversation, so chats do not grow from one pair to the next.
         const body = (messages) => ({ messages, stream: true, model: 'st-char-Alice', temperature: 0.5, presence_penalty: 0, frequency_penalty: 0, top_p: 1 });
         const greeting = { role: 'assistant', content: 'Hello, I am Alice.' };
         const fresh = [];
         const continued = [];
-        let stored = [];
         const ask = async (messages) => {
             const t0 = performance.now();
             const res = await fetch(`${server.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` }, body: JSON.stringify(body(messages)) });
@@ -220,18 +221,22 @@ async function benchBridge(page) {
             for (const line of (await res.text()).split('\n')) if (line.startsWith('data: {')) text += JSON.parse(line.slice(6)).choices[0]?.delta?.content ?? '';
             return { ms: performance.now() - t0, text };
         };
-        for (let i = 0; i < 11; i++) {
-            const a = await ask([greeting, { role: 'user', content: `a new conversation ${i}` }]);
-            const q = { role: 'user', content: `continued turn ${i}` };
-            const b = await ask([greeting, ...stored.slice(-4), q]);
-            stored = [...stored, q, { role: 'assistant', content: b.text }];
-            if (i < 2) continue; // warm-up, and the continued conversation's first turns are new ones
+        for (let i = 0; i < 10; i++) {
+            let stored = [];
+            for (let t = 0; t < 3; t++) {
+                const q = { role: 'user', content: `conversation ${i}, turn ${t}` };
+                stored = [...stored, q, { role: 'assistant', content: (await ask([greeting, ...stored.slice(-4), q])).text }];
+            }
+            const other = stored.map((m) => ({ ...m, content: `other ${m.content}` }));
+            const b = await ask([greeting, ...stored.slice(-4), { role: 'user', content: `conversation ${i}, turn 3` }]);
+            const a = await ask([greeting, ...other, { role: 'user', content: `other conversation ${i}, turn 3` }]);
+            if (i < 1) continue; // warm-up
             fresh.push(a.ms);
             continued.push(b.ms);
         }
         const added = median(continued) - median(fresh);
-        console.log(`NextChat-shaped requests through the bridge and real ST (${fresh.length} each, alternated; ${SESSIONS} other bridge chats remembered):`);
-        console.log(`  continued conversation median ${median(continued).toFixed(1)} ms vs new conversation ${median(fresh).toFixed(1)} ms: `
+        console.log(`NextChat-shaped requests through the bridge and real ST (${fresh.length} pairs, same history size; ${SESSIONS} other bridge chats remembered):`);
+        console.log(`  continued through the 4-message window median ${median(continued).toFixed(1)} ms vs a new conversation ${median(fresh).toFixed(1)} ms: `
             + `${added.toFixed(1)} ms added (goal ≤ ${GOALS.continuedMs} ms), ratio ${(median(continued) / median(fresh)).toFixed(3)}`);
     } finally {
         await server.stop();
