@@ -81,7 +81,10 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: string };
 
-function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: z.core.$ZodError } }, raw: unknown): ParseResult<T> {
+type FrameSchema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: z.core.$ZodError } };
+
+/** JSON text → a checked frame; `fast` may accept a frame first without the schema (null: not sure, use the schema). */
+function parseWith<T>(schema: FrameSchema<T>, raw: unknown, fast?: (json: unknown) => T | null): ParseResult<T> {
     if (typeof raw !== 'string') return { ok: false, error: 'frame is not text' };
     let json: unknown;
     try {
@@ -89,6 +92,8 @@ function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T 
     } catch {
         return { ok: false, error: 'frame is not JSON' };
     }
+    const quick = fast?.(json);
+    if (quick) return { ok: true, frame: quick };
     const parsed = schema.safeParse(json);
     return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
 }
@@ -105,19 +110,7 @@ function plainDelta(json: unknown): ExtensionFrame | null {
     return { type, id, text };
 }
 
-export function parseExtensionFrame(raw: unknown): ParseResult<ExtensionFrame> {
-    if (typeof raw !== 'string') return { ok: false, error: 'frame is not text' };
-    let json: unknown;
-    try {
-        json = JSON.parse(raw);
-    } catch {
-        return { ok: false, error: 'frame is not JSON' };
-    }
-    const delta = plainDelta(json);
-    if (delta) return { ok: true, frame: delta };
-    const parsed = ExtensionFrameSchema.safeParse(json);
-    return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
-}
+export const parseExtensionFrame = (raw: unknown) => parseWith<ExtensionFrame>(ExtensionFrameSchema, raw, plainDelta);
 export const parseServerFrame = (raw: unknown) => parseWith<ServerFrame>(ServerFrameSchema, raw);
 export const encode = (frame: ExtensionFrame | ServerFrame): string => JSON.stringify(frame);
 
