@@ -226,7 +226,7 @@ export interface Host {
     /** Puts `text` on the clipboard (with a fallback for pages without the async clipboard). */
     copyText(text: string): Promise<void>;
     /** Saves `text` as a download named `fileName`. */
-    downloadText(fileName: string, text: string, mime?: string): void;
+    downloadText(fileName: string, text: string, mime?: string): Promise<void>;
     /** Lets the user pick a file; its name and text, or null when cancelled. */
     pickTextFile(accept: string): Promise<{ name: string; text: string } | null>;
     /** ST's character import with a JSON (V2) card; the new character's avatar file name. Call refreshCharacters after. */

@@ -1,6 +1,6 @@
 import { EnsembleError } from '../shared/errors';
 import { ctx } from './st-context';
-import { importStRoot } from './st-modules';
+import { importStModule, importStRoot } from './st-modules';
 
 /** Files in and out of the browser (downloads, a file picked by the user) and ST's character import. */
 export function createFileAccess(doc: Document) {
@@ -22,15 +22,9 @@ export function createFileAccess(doc: Document) {
             }
         },
 
-        downloadText(fileName: string, text: string, mime = 'application/json'): void {
-            const url = URL.createObjectURL(new Blob([text], { type: mime }));
-            const a = doc.createElement('a');
-            a.href = url;
-            a.download = fileName;
-            doc.body.append(a);
-            a.click();
-            a.remove();
-            setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        /** ST's own download helper (utils.js). */
+        async downloadText(fileName: string, text: string, mime = 'application/json'): Promise<void> {
+            (await importStModule<{ download(content: string, name: string, type: string): void }>('utils.js')).download(text, fileName, mime);
         },
 
         pickTextFile(accept: string): Promise<{ name: string; text: string } | null> {

@@ -24,7 +24,9 @@ export type EnsembleErrorCode =
     | 'PROMPT_LLM_FAILED'
     | 'PROMPT_EMPTY'
     | 'MESSAGE_NOT_FOUND'
-    | 'IMAGE_SAVE_FAILED';
+    | 'IMAGE_SAVE_FAILED'
+    // NextChat
+    | 'CARD_INVALID';
 
 export class EnsembleError extends Error {
     readonly code: EnsembleErrorCode;

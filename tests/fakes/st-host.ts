@@ -75,7 +75,7 @@ export class FakeStHost extends FakeStBridge implements Host {
         this.clipboard.push(text);
     }
 
-    downloadText(fileName: string, text: string): void {
+    async downloadText(fileName: string, text: string): Promise<void> {
         this.downloads.push({ fileName, text });
     }
 

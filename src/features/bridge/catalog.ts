@@ -16,6 +16,9 @@ function unique(base: string, taken: Set<string>): string {
     return id;
 }
 
+/** A character's model id before de-duplication: `st-char-<avatar file name without extension>`. */
+export const characterModelBase = (avatar: string) => `st-char-${slug(avatar.replace(/\.[a-z0-9]+$/i, ''))}`;
+
 /**
  * ST's characters and groups as bridge models with stable, readable ids: `st-char-<avatar file base>`
  * (the avatar is the card's stable key; renaming a character keeps it), `st-group-<group name>`.
@@ -26,7 +29,7 @@ export function buildCatalog(host: Host): Catalog {
     const taken = new Set<string>();
     const chars = [...host.characters()].sort((a, b) => a.avatar.localeCompare(b.avatar));
     for (const c of chars) {
-        const id = unique(`st-char-${slug(c.avatar.replace(/\.[a-z0-9]+$/i, ''))}`, taken);
+        const id = unique(characterModelBase(c.avatar), taken);
         models.push({ id, name: c.name, kind: 'character' });
         targets.set(id, { kind: 'character', avatar: c.avatar });
     }

@@ -1,10 +1,11 @@
 import type { Host, HostCharacter } from '../../host/host';
 import type { ModelInfo } from '../../protocol';
 import type { SettingsStore } from '../../settings/store';
-import { errorMessage } from '../../shared/errors';
+import { EnsembleError, errorMessage } from '../../shared/errors';
+import * as z from '../../shared/zod';
 import nextchatSection from '../../../templates/nextchat-section.html';
 import { patternError } from '../bridge/side-tasks';
-import { type CardV2Data, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
+import { type CardV2Data, CardV2DataSchema, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
 import { apiBase, customModels, fastLink, originOf, serverEnv } from './setup';
 
 export interface NextChatSources {
@@ -18,46 +19,33 @@ export interface NextChatSources {
 
 const TITLE = 'Ensemble — NextChat';
 
-/** A character as ST keeps it, read as a V2 card (the `data` object, the top-level fields as fallback). */
+/**
+ * A character as a V2 card: ST's `data` (everything in it rides along: character_book, …) under ST's name,
+ * validated once here, where it leaves ST. Throws with the place of the problem for a malformed card.
+ */
 export function cardOf(ch: HostCharacter): CardV2Data & { avatar: string } {
-    const data = (ch.data ?? {}) as Record<string, unknown>;
-    const text = (key: string) => {
-        const v = data[key] ?? (ch as unknown as Record<string, unknown>)[key];
-        return typeof v === 'string' ? v : '';
-    };
-    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-    return {
-        // Everything else the card holds (character_book, group_only_greetings, …) rides along as is.
-        ...(structuredClone(data) as Record<string, unknown>),
-        avatar: ch.avatar,
-        name: ch.name,
-        description: text('description'),
-        personality: text('personality'),
-        scenario: text('scenario'),
-        first_mes: text('first_mes'),
-        mes_example: text('mes_example'),
-        creator_notes: text('creator_notes'),
-        system_prompt: text('system_prompt'),
-        post_history_instructions: text('post_history_instructions'),
-        alternate_greetings: strings(data.alternate_greetings),
-        tags: strings(data.tags),
-        creator: text('creator'),
-        character_version: text('character_version'),
-        extensions: structuredClone((ch.data?.extensions ?? {}) as Record<string, unknown>),
-    };
+    const parsed = CardV2DataSchema.safeParse({ ...(ch.data ?? {}), name: ch.name });
+    if (!parsed.success) throw new EnsembleError('CARD_INVALID', `${ch.name}'s card is malformed: ${z.prettifyError(parsed.error)}`);
+    return { ...structuredClone(parsed.data), avatar: ch.avatar };
 }
 
 /** Export of one or all characters as NextChat masks (JSON download). */
-export function exportMasks(host: Host, sources: NextChatSources, avatars: readonly string[]): void {
+export async function exportMasks(host: Host, sources: NextChatSources, avatars: readonly string[]): Promise<void> {
     const chars = avatars.map((a) => host.characters().find((c) => c.avatar === a)).filter((c): c is HostCharacter => !!c);
     if (!chars.length) {
         host.toast('warning', 'No character to export.', TITLE);
         return;
     }
     const now = host.now();
-    const masks = chars.map((c) => characterToMask(cardOf(c), { now, model: sources.modelOf(c.avatar) }));
+    let masks;
+    try {
+        masks = chars.map((c) => characterToMask(cardOf(c), { now, model: sources.modelOf(c.avatar) }));
+    } catch (err) {
+        host.toast('error', `Nothing was exported: ${errorMessage(err)}`, TITLE);
+        return;
+    }
     const json = JSON.stringify(masks.length === 1 ? masks[0] : masks, null, 2);
-    host.downloadText(masksFileName(chars.map((c) => c.name)), json);
+    await host.downloadText(masksFileName(chars.map((c) => c.name)), json);
     host.toast('success', `Exported ${masks.length === 1 ? `${chars[0]?.name}` : `${masks.length} characters`} as NextChat mask${masks.length === 1 ? '' : 's'}.`, TITLE);
 }
 
@@ -169,10 +157,10 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
 
     section.querySelector('[data-ens-nc-action="export"]')?.addEventListener('click', () => {
         const avatar = field<HTMLSelectElement>('character')?.value;
-        exportMasks(host, sources, avatar ? [avatar] : []);
+        void exportMasks(host, sources, avatar ? [avatar] : []);
     });
     section.querySelector('[data-ens-nc-action="export-all"]')?.addEventListener('click', () => {
-        exportMasks(host, sources, host.characters().map((c) => c.avatar));
+        void exportMasks(host, sources, host.characters().map((c) => c.avatar));
     });
     section.querySelector('[data-ens-nc-action="import"]')?.addEventListener('click', () => {
         host.pickTextFile('.json,application/json')

@@ -12,9 +12,8 @@
  * export is `JSON.stringify(masks)`. So a card that goes ST → NextChat → ST keeps every field and its
  * `data.extensions` untouched.
  */
-import type { Host } from '../../host/host';
 import * as z from '../../shared/zod';
-import { buildCatalog } from '../bridge/catalog';
+import { characterModelBase } from '../bridge/catalog';
 
 /** The `ensemble.version` this module writes and reads. */
 export const MASK_FORMAT_VERSION = 1;
@@ -148,45 +147,13 @@ export const MASK_MODEL_CONFIG = {
 /** 🎭, a neutral "character" avatar (NextChat draws emoji masks from their code points). */
 export const MASK_AVATAR = '1f3ad';
 
-/**
- * The bridge model id of the character with this avatar file, made by the bridge's own catalog (so the
- * two can never disagree): `st-char-<slug of the file name without extension>`. The live catalog adds
- * `-2`, `-3`, … when two avatars slug alike; callers that have the live catalog pass `opts.model`.
- */
-function bridgeModelId(avatar: string, name: string): string {
-    // buildCatalog only reads characters() and groups(); this is the catalog of one character.
-    const host = { characters: () => [{ avatar, name }], groups: () => [] } as unknown as Host;
-    const model = buildCatalog(host).models[0];
-    if (!model) throw new Error('The bridge catalog has no model for this character.');
-    return model.id;
-}
-
 const jsonClone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-/** The card's data alone (no `avatar`), known fields normalised, unknown ones kept, as plain JSON. */
+/** The card's data alone (no `avatar`), as plain JSON; the card was validated where it left ST (CardV2DataSchema). */
 function cardData(card: CardV2Data & { avatar: string }): CardV2Data {
-    const rest: Record<string, unknown> = { ...card };
-    delete rest.avatar;
-    const str = (v: unknown) => (typeof v === 'string' ? v : '');
-    const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-    const ext = rest.extensions;
-    return jsonClone({
-        ...rest,
-        name: str(rest.name),
-        description: str(rest.description),
-        personality: str(rest.personality),
-        scenario: str(rest.scenario),
-        first_mes: str(rest.first_mes),
-        mes_example: str(rest.mes_example),
-        creator_notes: str(rest.creator_notes),
-        system_prompt: str(rest.system_prompt),
-        post_history_instructions: str(rest.post_history_instructions),
-        alternate_greetings: list(rest.alternate_greetings),
-        tags: list(rest.tags),
-        creator: str(rest.creator),
-        character_version: str(rest.character_version),
-        extensions: ext && typeof ext === 'object' && !Array.isArray(ext) ? (ext as Record<string, unknown>) : {},
-    });
+    const data: Record<string, unknown> = { ...card };
+    delete data.avatar;
+    return jsonClone(data) as CardV2Data;
 }
 
 /** ST's name macros, as ST fills them in when it opens a chat with the greeting (macros are case-insensitive). */
@@ -208,7 +175,7 @@ function fillNames(text: string, char: string, user: string): string {
  */
 export function characterToMask(card: CardV2Data & { avatar: string }, opts: { now: number; model?: string; userName?: string }): NextChatMask {
     const data = cardData(card);
-    const model = opts.model ?? bridgeModelId(card.avatar, data.name);
+    const model = opts.model ?? characterModelBase(card.avatar);
     const id = `ensemble-${model}`;
     const greeting = fillNames(data.first_mes, data.name, opts.userName ?? 'User');
     const context: NextChatContextMessage[] = greeting.trim()

@@ -26,7 +26,7 @@ function setup() {
 describe('NextChat masks through the host', () => {
     it('exports a character as a mask and imports it back: same name, greeting, text fields and data.extensions', async () => {
         const { fake, sources, extensions } = setup();
-        exportMasks(fake, sources, ['Dana.png']);
+        await exportMasks(fake, sources, ['Dana.png']);
         expect(fake.downloads).toHaveLength(1);
         const { fileName, text } = fake.downloads[0]!;
         expect(fileName).toBe('Dana.nextchat-mask.json');
@@ -45,12 +45,20 @@ describe('NextChat masks through the host', () => {
         expect(fake.toastsOf('success').at(-1)).toMatch(/Imported 1 character: Dana/);
     });
 
-    it('exports all characters as one array file', () => {
+    it('exports all characters as one array file', async () => {
         const { fake, sources } = setup();
-        exportMasks(fake, sources, fake.characters().map((c) => c.avatar));
+        await exportMasks(fake, sources, fake.characters().map((c) => c.avatar));
         const masks = JSON.parse(fake.downloads[0]!.text);
         expect(masks.map((m: { name: string; modelConfig: { model: string } }) => [m.name, m.modelConfig.model])).toEqual([['Dana', 'st-char-Dana'], ['Eli', 'st-char-Eli']]);
         expect(fake.downloads[0]!.fileName).toBe('ensemble-masks-2.json');
+    });
+
+    it('a malformed card in ST is refused where it leaves ST: an error naming it, no file', async () => {
+        const { fake, sources } = setup();
+        Object.assign(fake.st.characters[1]!.data!, { tags: 'not a list' });
+        await exportMasks(fake, sources, ['Dana.png', 'Eli.png']);
+        expect(fake.downloads).toEqual([]);
+        expect(fake.toastsOf('error').at(-1)).toMatch(/Nothing was exported: Eli's card is malformed: .*tags/s);
     });
 
     it('a bad file gives a clear error and creates nothing, not even the valid masks in it', async () => {
@@ -65,7 +73,7 @@ describe('NextChat masks through the host', () => {
 
     it('an import that fails midway says what was and was not imported', async () => {
         const { fake, sources } = setup();
-        exportMasks(fake, sources, ['Dana.png', 'Eli.png']);
+        await exportMasks(fake, sources, ['Dana.png', 'Eli.png']);
         fake.importFails = true;
         await importMasks(fake, { name: 'x.json', text: fake.downloads[0]!.text });
         expect(fake.toastsOf('error').at(-1)).toMatch(/Imported: none; not imported: Dana, Eli/);
