@@ -15,6 +15,20 @@ class Failure extends Error {
     }
 }
 
+/** How a bridge request's target (a character or a group) keeps its chats. */
+interface BridgeChat {
+    /** A group turn: several speakers, named in the reply; no rotation pool. */
+    group: boolean;
+    /** The target's own current chat, to point it back at afterwards. */
+    own: string;
+    /** Whether the user's place is this target (then reopening the user's chat restores it). */
+    userIsHere(back: ChatRef): boolean;
+    /** Opens chat `file`, first writing it from `history` when given. */
+    open(file: string, history: ChatMessage[] | null): Promise<void>;
+    /** The reply as the client gets it, from the messages ST added. */
+    reply(replies: HostMessage[]): string;
+}
+
 const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, '-').replace('T', ' ').slice(0, 19);
 
 /**
@@ -128,86 +142,69 @@ export class BridgeExecutor {
         const index = this.host.characters().findIndex((c) => c.avatar === avatar);
         const character = this.host.characters()[index];
         if (!character) throw new Failure('not_found', `The character behind "${request.model}" was deleted.`);
-        const history = turns.slice(0, -1);
-
-        await this.waitForIdle(request.id);
-        const back = this.host.currentChatRef();
-        const ownChat = character.chat ?? '';
-        const session = this.sessions.find(request.model, history);
-        const file = session?.file ?? this.newChatName(request.id);
-        try {
-            await this.host.openCharacterChatFile(index, file, session ? null : history.map((m) => this.toStMessage(m, character.name)));
-            const stream = this.startStream(request.id, false);
-            this.rotation?.begin();
-            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
-            const reply = replies.at(-1)?.mes ?? '';
-            return this.finish(request, stream, reply, file, turns);
-        } finally {
-            this.stream = null;
-            await this.putBack(back, async () => {
-                const sameCharacter = back.kind === 'character' && back.avatar === avatar;
-                // The borrowed character's own "current chat" is pointed back at its file too.
-                if (!sameCharacter && ownChat && ownChat !== file) await this.host.openCharacterChatFile(index, ownChat, null);
-            });
-        }
+        return this.inBridgeChat(request, turns, {
+            group: false,
+            own: character.chat ?? '',
+            userIsHere: (back) => back.kind === 'character' && back.avatar === avatar,
+            open: (file, history) => this.host.openCharacterChatFile(index, file, history && history.map((m) => this.toStMessage(m, character.name))),
+            reply: (replies) => replies.at(-1)?.mes ?? '',
+        });
     }
 
-    /** An ST group turn in the group's bridge chat: each drafted member speaks through its own profile. */
+    /** An ST group turn in the group's bridge chat: each drafted member speaks through its own profile (no rotation). */
     private async runGroup(request: Request, groupId: string, turns: ChatMessage[]): Promise<string> {
         const group = this.host.groups().find((g) => g.id === groupId);
         if (!group) throw new Failure('not_found', `The group behind "${request.model}" was deleted.`);
         const names = group.members.map((a) => this.host.characters().find((c) => c.avatar === a)?.name).filter((n): n is string => !!n);
-        if (!names.length) throw new Failure('not_found', `The group behind "${request.model}" has no members left.`);
-        const history = turns.slice(0, -1);
+        const first = names[0];
+        if (!first) throw new Failure('not_found', `The group behind "${request.model}" has no members left.`);
+        return this.inBridgeChat(request, turns, {
+            group: true,
+            own: group.chat_id ?? '',
+            userIsHere: (back) => back.kind === 'group' && back.id === groupId,
+            open: (file, history) => this.host.openGroupChatFile(groupId, file, history && history.flatMap((m) => (m.role === 'user'
+                ? [this.toStMessage(m, '')]
+                : parseGroupReply(m.content, names, first).map((p) => this.toStMessage({ role: 'assistant', content: p.mes }, p.name))))),
+            reply: formatGroupReply,
+        });
+    }
 
+    /**
+     * The request's turn in the target's bridge chat: the one whose conversation the request continues, else a
+     * new one seeded from its history. Afterwards the target's own "current chat" is pointed back at its file,
+     * and the user is put back where they were; their chat is only ever reopened, never written.
+     */
+    private async inBridgeChat(request: Request, turns: ChatMessage[], chat: BridgeChat): Promise<string> {
+        const history = turns.slice(0, -1);
         await this.waitForIdle(request.id);
         const back = this.host.currentChatRef();
-        const ownChat = group.chat_id ?? '';
         const session = this.sessions.find(request.model, history);
-        const chatId = session?.file ?? this.newChatName(request.id);
+        const file = session?.file ?? this.newChatName(request.id);
         try {
-            const seed = session ? null : history.flatMap((m) => (m.role === 'user'
-                ? [this.toStMessage(m, '')]
-                : parseGroupReply(m.content, names, names[0] ?? '').map((p) => this.toStMessage({ role: 'assistant', content: p.mes }, p.name))));
-            await this.host.openGroupChatFile(groupId, chatId, seed);
-            const stream = this.startStream(request.id, true);
-            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '');
-            return this.finish(request, stream, formatGroupReply(replies), chatId, turns);
+            await chat.open(file, session ? null : history);
+            const stream = new ReplyStream(chat.group, (text) => this.send({ type: 'delta', id: request.id, text }));
+            this.stream = stream;
+            if (!chat.group) this.rotation?.begin();
+            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
+            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            const reply = chat.reply(replies);
+            // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
+            stream.finish(reply);
+            this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
+            return reply;
         } finally {
             this.stream = null;
-            await this.putBack(back, async () => {
-                const sameGroup = back.kind === 'group' && back.id === groupId;
-                if (!sameGroup && ownChat && ownChat !== chatId) await this.host.openGroupChatFile(groupId, ownChat, null);
-            });
+            try {
+                if (!chat.userIsHere(back) && chat.own && chat.own !== file) await chat.open(chat.own, null);
+                await this.host.openChatRef(back);
+            } catch (err) {
+                this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
+            }
         }
-    }
-
-    private startStream(id: string, group: boolean): ReplyStream {
-        const stream = new ReplyStream(group, (text) => this.send({ type: 'delta', id, text }));
-        this.stream = stream;
-        return stream;
-    }
-
-    private finish(request: Request, stream: ReplyStream, reply: string, file: string, turns: ChatMessage[]): string {
-        if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
-        // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
-        stream.finish(reply);
-        this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
-        return reply;
     }
 
     private newChatName(id: string): string {
         return `Ensemble bridge ${stamp(new Date(this.host.now()))} ${id.slice(-6)}`;
-    }
-
-    /** Back to the user's chat, after `restoreOwn` pointed the borrowed character or group back at its own chat. */
-    private async putBack(back: ChatRef, restoreOwn: () => Promise<void>): Promise<void> {
-        try {
-            await restoreOwn();
-            await this.host.openChatRef(back);
-        } catch (err) {
-            this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
-        }
     }
 
     private async waitForIdle(id: string): Promise<void> {
