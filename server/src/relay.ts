@@ -23,8 +23,6 @@ export class Relay {
     private idSeq = 0;
     private closed = false;
     private ignoredFrames = 0;
-    /** Model id → how many linked tabs (not gone) offer it, so submit need not scan every tab's catalog. */
-    private readonly offeredBy = new Map<string, number>();
     private lateFrames = 0;
 
     constructor(private readonly opts: RelayOptions) {}
@@ -46,7 +44,6 @@ export class Relay {
         if (tab.gone) return;
         tab.gone = true;
         if (this.tabs.get(tab.key) === tab) this.tabs.delete(tab.key);
-        this.countOffers(tab, -1);
         const job = tab.job;
         if (job) {
             this.finish(job);
@@ -61,9 +58,7 @@ export class Relay {
     onFrame(tab: Tab, frame: ExtensionFrame): void {
         switch (frame.type) {
             case 'catalog':
-                if (!tab.gone) this.countOffers(tab, -1);
                 tab.models = new Map(frame.models.map((m) => [m.id, m]));
-                if (!tab.gone) this.countOffers(tab, 1);
                 this.failStranded();
                 this.pump();
                 return;
@@ -220,15 +215,8 @@ export class Relay {
     }
 
     private offered(model: string): boolean {
-        return (this.offeredBy.get(model) ?? 0) > 0;
-    }
-
-    private countOffers(tab: Tab, by: 1 | -1): void {
-        for (const model of tab.models?.keys() ?? []) {
-            const n = (this.offeredBy.get(model) ?? 0) + by;
-            if (n > 0) this.offeredBy.set(model, n);
-            else this.offeredBy.delete(model);
-        }
+        for (const t of this.tabs.values()) if (t.models?.has(model)) return true;
+        return false;
     }
 
     /** Queued jobs no tab can serve any more fail now instead of at their timeout. */
