@@ -141,10 +141,16 @@ function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: 
     };
     // Set once the ticket has its id; the relay calls no sink before submit returns.
     let contentChunk = (text: string): string => text;
-    const end = (last: string) => {
-        if (ended) return;
+    /** Marks the answer over (once): false when it already was. */
+    const settle = () => {
+        if (ended) return false;
         ended = true;
-        cleanup();
+        clearInterval(keepAlive);
+        res.off('close', onClose);
+        return true;
+    };
+    const end = (last: string) => {
+        if (!settle()) return;
         flush();
         if (!res.destroyed) res.end(last);
     };
@@ -170,16 +176,9 @@ function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: 
         wrote = false;
     }, keepAliveMs);
     // The client left before the end: the tab is told to stop (a finished response closes with writableFinished).
-    const onClose = () => {
-        if (ended) return;
-        ended = true;
-        cleanup();
-        ticket.cancel();
-    };
-    const cleanup = () => {
-        clearInterval(keepAlive);
-        res.off('close', onClose);
-    };
+    function onClose() {
+        if (settle()) ticket.cancel();
+    }
     res.on('close', onClose);
 
     // Middleware headers (CORS) first; hono's cors adds `Vary: Origin` only after the handler returns.

@@ -1,5 +1,6 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
+import { textOption } from '../../shared/options';
 import bridgeSection from '../../../templates/bridge-section.html';
 import { type Catalog, buildCatalog } from './catalog';
 import { BridgeClient, type BridgeStatus } from './client';
@@ -104,13 +105,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
 function wireRotation(host: Host, store: SettingsStore, select: HTMLSelectElement): void {
     const render = () => {
         const chosen = new Set(store.get().bridge.rotation.map((r) => r.id));
-        select.replaceChildren(...listProfiles(host).map((p) => {
-            const o = select.ownerDocument.createElement('option');
-            o.value = p.id;
-            o.textContent = p.name;
-            o.selected = chosen.has(p.id);
-            return o;
-        }));
+        select.replaceChildren(...listProfiles(host).map((p) => textOption(select, p.id, p.name, chosen.has(p.id))));
     };
     select.addEventListener('change', () => {
         const picked = listProfiles(host).filter((p) => [...select.selectedOptions].some((o) => o.value === p.id));

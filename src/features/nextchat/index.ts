@@ -2,6 +2,7 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { ModelInfo } from '../../protocol';
 import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
+import { textOption } from '../../shared/options';
 import * as z from '../../shared/zod';
 import nextchatSection from '../../../templates/nextchat-section.html';
 import { patternError } from '../bridge/side-tasks';
@@ -107,12 +108,7 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
         const select = field<HTMLSelectElement>('character');
         if (select) {
             const chosen = select.value;
-            select.replaceChildren(...host.characters().map((c) => {
-                const o = select.ownerDocument.createElement('option');
-                o.value = c.avatar;
-                o.textContent = c.name;
-                return o;
-            }));
+            select.replaceChildren(...host.characters().map((c) => textOption(select, c.avatar, c.name)));
             if (chosen && host.characters().some((c) => c.avatar === chosen)) select.value = chosen;
         }
     };

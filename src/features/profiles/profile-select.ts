@@ -1,4 +1,5 @@
 import type { ProfileRef } from '../../settings/schema';
+import { textOption } from '../../shared/options';
 import { findProfile, isEmptyRef, refLabel } from './catalog';
 import type { ConnectionProfile } from './schema';
 
@@ -11,13 +12,7 @@ const MISSING = '__ensemble_missing__';
  * Names go in as text, never markup.
  */
 export function fillProfileSelect(select: HTMLSelectElement, profiles: readonly ConnectionProfile[], ref: ProfileRef | null | undefined): void {
-    const doc = select.ownerDocument;
-    const option = (value: string, text: string) => {
-        const o = doc.createElement('option');
-        o.value = value;
-        o.textContent = text;
-        return o;
-    };
+    const option = (value: string, text: string) => textOption(select, value, text);
     select.replaceChildren(option(NONE, '(none)'), ...profiles.map((p) => option(p.id, p.name)));
     const found = findProfile(profiles, ref);
     if (found) {
