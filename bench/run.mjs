@@ -17,10 +17,10 @@ const TURNS = Number(process.env.BENCH_TURNS || 8);
 const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1, imageOwnMs: 50, matchMs: 5, continuedMs: 20 };
 const SESSIONS = 1000;
 
-/** The extension's SessionIndex, bundled from src/ for Node (no ST needed). */
-async function loadSessions() {
+/** The bridge server's index of bridge chats (src/protocol/conversations.ts), bundled for Node (no ST needed). */
+async function loadConversations() {
     const esbuild = await import('esbuild');
-    const out = await esbuild.build({ entryPoints: [path.join(ROOT, 'src/features/bridge/sessions.ts')], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'silent' });
+    const out = await esbuild.build({ entryPoints: [path.join(ROOT, 'src/protocol/conversations.ts')], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'silent' });
     return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
 }
 
@@ -32,10 +32,8 @@ const conversation = (i, turns) => Array.from({ length: turns }, (_, t) => [
 
 /** Finding the conversation a NextChat-shaped request continues, among SESSIONS remembered bridge chats. */
 async function benchMatching() {
-    const { SessionIndex } = await loadSessions();
-    const settings = {};
-    const host = { readSettings: (k) => settings[k], writeSettings: (k, v) => { settings[k] = v; }, now: () => Date.now() };
-    const index = new SessionIndex(host);
+    const { ConversationIndex } = await loadConversations();
+    const index = new ConversationIndex();
     for (let i = 0; i < SESSIONS; i++) index.remember('st-char-Alice', `chat ${i}`, [{ role: 'assistant', content: 'greeting' }, ...conversation(i, 6)]);
     const greeting = { role: 'assistant', content: 'greeting' };
     const time = (history, runs = 2000) => {

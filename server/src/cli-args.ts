@@ -11,7 +11,7 @@ export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main
   --cors-origin a,b   browser origins allowed to call the API (env ENSEMBLE_CORS_ORIGINS; default none)
   --st-origin a,b     origins allowed to open the bridge WebSocket (env ENSEMBLE_ST_ORIGINS;
                       default: any http(s) page on 127.0.0.1, localhost or [::1], any port)
-  --data-dir DIR      where secrets.json lives (env ENSEMBLE_DATA_DIR; default ~/.config/ensemble-bridge)
+  --data-dir DIR      where secrets.json and bridge-chats.json live (env ENSEMBLE_DATA_DIR; default ~/.config/ensemble-bridge)
   --body-limit SIZE   largest request body, bytes or with k/m (default 4m)
   --timeout S         seconds without progress before a request fails with 504 (default ${DEFAULTS.requestTimeoutMs / 1000})
   --queue-limit N     requests that may wait for a free tab (default ${DEFAULTS.queueLimit})

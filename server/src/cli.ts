@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { CHAT_INDEX_FILE } from './chat-index';
 import { parseCli, UsageError, USAGE } from './cli-args';
 import { consoleLogger, type Logger } from './log';
 import { isLoopbackHost } from './origins';
@@ -36,7 +38,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: CliOut
         if (generated.linkToken) out.print(`  link token for the extension: ${generated.linkToken}`);
     }
     if (secrets.repairedMode) out.log.warn(`${secrets.file} was readable by other users; its mode is now 0600.`);
-    const running = await startServer({ ...cfg.server, apiKeys: secrets.apiKeys, linkToken: secrets.linkToken, log: out.log });
+    const running = await startServer({
+        ...cfg.server, apiKeys: secrets.apiKeys, linkToken: secrets.linkToken, log: out.log, chatIndexFile: path.join(cfg.dataDir, CHAT_INDEX_FILE),
+    });
 
     const keySource = cfg.envApiKeys ? 'ENSEMBLE_API_KEYS' : secrets.file;
     const tokenSource = cfg.envLinkToken ? 'ENSEMBLE_LINK_TOKEN' : secrets.file;

@@ -14,6 +14,7 @@ export type ApiErrorCode =
     | 'cancelled'
     | 'st_error'
     | 'tab_closed'
+    | 'tab_unavailable'
     | 'timeout'
     | 'shutting_down'
     | 'internal_error';
@@ -30,6 +31,7 @@ const STATUS: Record<ApiErrorCode, number> = {
     st_error: 502,
     tab_closed: 502,
     no_tab: 503,
+    tab_unavailable: 503,
     st_busy: 503,
     cancelled: 503,
     shutting_down: 503,
@@ -76,6 +78,7 @@ const FROM_FAIL: Record<BridgeErrorCode, ApiErrorCode> = {
     timeout: 'timeout',
     st_error: 'st_error',
     tab_closed: 'tab_closed',
+    unavailable: 'tab_unavailable',
 };
 
 export function fromFail(code: BridgeErrorCode, message: string): ApiError {

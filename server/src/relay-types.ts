@@ -1,5 +1,6 @@
 import type { ExtensionFrame, ModelInfo, ServerFrame } from '../../src/protocol/index';
 import type { ApiError } from './errors';
+import type { ChatIndexStore } from './chat-index';
 import type { Logger } from './log';
 
 export type RequestFrame = Extract<ServerFrame, { type: 'request' }>;
@@ -44,6 +45,8 @@ export interface RelayOptions {
     /** How long a tab stays reserved after `cancel` when it does not confirm with done/fail. */
     cancelGraceMs: number;
     log: Logger;
+    /** The index of bridge chats shared by every tab (default: in memory only). */
+    chats?: ChatIndexStore;
 }
 
 export interface RelayStats {
@@ -62,6 +65,8 @@ export class Tab {
     models: Map<string, ModelInfo> | null = null;
     reportedBusy = false;
     reportedQueued = 0;
+    /** Why the tab can't serve (its ST session refuses it), as it reported; null while it can. */
+    unavailable: string | null = null;
     /** At most one request per tab: ST generates one reply at a time. */
     job: Job | null = null;
     lastAssigned = 0;
@@ -71,11 +76,11 @@ export class Tab {
     constructor(readonly key: string, readonly link: TabLink) {}
 }
 
-/** An idle tab with the model; tabs reporting ST busy come last, then the least recently used (load sharing). */
+/** An idle, usable tab with the model; tabs reporting ST busy come last, then the least recently used (load sharing). */
 export function pickTab(model: string, candidates: Iterable<Tab>): Tab | undefined {
     let best: Tab | undefined;
     for (const t of candidates) {
-        if (t.job || !t.models?.has(model)) continue;
+        if (t.job || t.unavailable !== null || !t.models?.has(model)) continue;
         if (!best || Number(t.reportedBusy) < Number(best.reportedBusy)
             || (t.reportedBusy === best.reportedBusy && t.lastAssigned < best.lastAssigned)) best = t;
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CLOSE, type ExtensionFrame, type ModelInfo } from '../../src/protocol/index';
+import { ChatIndexStore } from './chat-index';
 import { ApiError, clip, fromFail } from './errors';
 import {
     pickTab, Tab, type Job, type RelayOptions, type RelayRequest, type RelayStats, type RequestSink, type TabLink, type Ticket,
@@ -24,8 +25,11 @@ export class Relay {
     private closed = false;
     private ignoredFrames = 0;
     private lateFrames = 0;
+    private readonly chats: ChatIndexStore;
 
-    constructor(private readonly opts: RelayOptions) {}
+    constructor(private readonly opts: RelayOptions) {
+        this.chats = opts.chats ?? ChatIndexStore.memory(opts.log);
+    }
 
     /** A tab finished its handshake. A newer link from the same tab id replaces the older one. */
     addTab(key: string, link: TabLink): Tab {
@@ -62,10 +66,25 @@ export class Relay {
                 this.failStranded();
                 this.pump();
                 return;
-            case 'status':
+            case 'status': {
                 tab.reportedBusy = frame.busy;
                 tab.reportedQueued = frame.queued;
+                const was = tab.unavailable;
+                tab.unavailable = frame.unavailable ?? null;
+                if (was !== tab.unavailable) {
+                    this.opts.log.info(`tab ${tab.key} is ${tab.unavailable === null ? 'usable again' : 'unavailable (its SillyTavern session refuses it)'}`);
+                    this.failStranded();
+                    this.pump();
+                }
                 return;
+            }
+            case 'import_chats': {
+                const added = this.chats.index.merge(frame.chats);
+                if (added) this.chats.changed();
+                this.opts.log.info(`tab ${tab.key} handed over ${added} bridge chat(s) from SillyTavern's settings`);
+                tab.link.send({ type: 'chats_imported', added });
+                return;
+            }
             case 'delta':
             case 'done':
             case 'fail':
@@ -80,6 +99,8 @@ export class Relay {
         if (this.closed) throw new ApiError('shutting_down', 'The bridge server is shutting down.');
         if (this.tabs.size === 0) throw new ApiError('no_tab', 'No SillyTavern tab is linked to the bridge: open SillyTavern with the Ensemble bridge enabled.');
         if (!this.offered(req.model)) {
+            const refused = [...this.tabs.values()].find((t) => t.unavailable !== null && t.models?.has(req.model));
+            if (refused) throw this.unavailableError(refused);
             throw new ApiError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
         }
         const job: Job = { id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`, req, sink, tab: null, timer: null };
@@ -141,10 +162,33 @@ export class Relay {
             sink.delta(frame.text);
             return;
         }
+        if (frame.type === 'fail' && frame.code === 'unavailable') {
+            this.retryElsewhere(job, tab, frame.message);
+            return;
+        }
         job.sink = null;
         this.release(job);
-        if (frame.type === 'done') sink.done(frame.text, frame.finishReason);
-        else sink.fail(fromFail(frame.code, frame.message));
+        if (frame.type === 'done') {
+            if (frame.chat) {
+                this.chats.index.remember(job.req.model, frame.chat, [...job.req.messages, { role: 'assistant', content: frame.text }]);
+                this.chats.changed();
+            }
+            sink.done(frame.text, frame.finishReason);
+        } else sink.fail(fromFail(frame.code, frame.message));
+    }
+
+    /**
+     * The tab could not use its ST session, so the request never reached ST: the tab is set aside until it
+     * reports otherwise, and the request goes back to the front of the queue for another tab.
+     */
+    private retryElsewhere(job: Job, tab: Tab, reason: string): void {
+        tab.unavailable = reason || 'its SillyTavern session refused it';
+        this.opts.log.info(`tab ${tab.key} is unavailable; request ${job.id} goes to another tab`);
+        tab.job = null;
+        job.tab = null;
+        this.queue.unshift(job);
+        this.failStranded();
+        this.pump();
     }
 
     private timeout(job: Job): void {
@@ -193,13 +237,14 @@ export class Relay {
         tab.job = job;
         job.tab = tab;
         tab.lastAssigned = ++this.seq;
-        tab.link.send({ type: 'request', id: job.id, ...job.req });
+        const chat = this.chats.index.findFor(job.req.model, job.req.messages)?.file;
+        tab.link.send({ type: 'request', id: job.id, ...job.req, ...(chat ? { chat } : {}) });
     }
 
     /** Hands queued jobs, oldest first, to idle tabs that offer their model. */
     private pump(): void {
         if (this.queue.length === 0) return;
-        const idle = [...this.tabs.values()].filter((t) => !t.job);
+        const idle = [...this.tabs.values()].filter((t) => !t.job && t.unavailable === null);
         if (idle.length === 0) return;
         const waiting: Job[] = [];
         for (const job of this.queue) {
@@ -214,9 +259,19 @@ export class Relay {
         this.queue = waiting;
     }
 
-    private offered(model: string): boolean {
-        for (const t of this.tabs.values()) if (t.models?.has(model)) return true;
+    /** Whether a usable tab offers `model` (or, with `anyTab`, any tab at all). */
+    private offered(model: string, anyTab = false): boolean {
+        for (const t of this.tabs.values()) if (t.models?.has(model) && (anyTab || t.unavailable === null)) return true;
         return false;
+    }
+
+    private unavailableError(tab: Tab): ApiError {
+        return new ApiError('tab_unavailable', `No SillyTavern tab can serve this now: ${clip(tab.unavailable ?? '', 300)}`);
+    }
+
+    /** Resolves once the index of bridge chats is on disk (shutdown). */
+    flushChats(): Promise<void> {
+        return this.chats.flush();
     }
 
     /** Queued jobs no tab can serve any more fail now instead of at their timeout. */
@@ -227,9 +282,11 @@ export class Relay {
         for (const job of this.queue.filter((j) => !this.offered(j.req.model))) {
             const sink = job.sink;
             this.finish(job);
+            const refused = [...this.tabs.values()].find((t) => t.unavailable !== null && t.models?.has(job.req.model));
             sink?.fail(this.tabs.size === 0
                 ? new ApiError('no_tab', 'The last SillyTavern tab disconnected before the request started.')
-                : new ApiError('model_not_found', `SillyTavern no longer offers the model '${clip(job.req.model)}'.`, { param: 'model' }));
+                : refused ? this.unavailableError(refused)
+                    : new ApiError('model_not_found', `SillyTavern no longer offers the model '${clip(job.req.model)}'.`, { param: 'model' }));
             job.sink = null;
         }
     }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from './app';
+import { ChatIndexStore } from './chat-index';
 import { attachBridge, BRIDGE_PATH } from './bridge-server';
 import { consoleLogger, type Logger } from './log';
 import { isLoopbackHost, normalizeOrigin } from './origins';
@@ -50,6 +51,8 @@ export interface StartOptions {
     maxPayload?: number;
     /** false: `welcome` carries only the API's URL, not the first API key. Default true. */
     shareApiKey?: boolean;
+    /** Where the index of bridge chats is kept (the data folder's bridge-chats.json); unset: in memory only. */
+    chatIndexFile?: string;
     log?: Logger;
 }
 
@@ -81,7 +84,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const corsOrigins = (o.corsOrigins ?? []).map(normalizeOrigin);
     const stOrigins = o.stOrigins ? o.stOrigins.map(normalizeOrigin) : null;
 
-    const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log });
+    const chats = o.chatIndexFile ? ChatIndexStore.open(o.chatIndexFile, o.log) : undefined;
+    const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log, chats });
     const app = createApp({
         relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
@@ -116,7 +120,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         close: () => (closing ??= new Promise<void>((resolve) => {
             relay.shutdown(); // open requests get a 503 rather than a reset
             bridge.close();
-            server.close(() => resolve());
+            server.close(() => void relay.flushChats().then(resolve));
             // Let the 503s and close frames go out, then drop idle keep-alive connections.
             setTimeout(() => server.closeAllConnections(), 100).unref();
         })),

@@ -52,6 +52,9 @@ export type ChatRef =
     | { kind: 'group'; id: string; chatId: string }
     | { kind: 'none' };
 
+/** What a bridge request talks to: a character (by avatar file) or a group (by id). */
+export type ChatTarget = { kind: 'character'; avatar: string } | { kind: 'group'; id: string };
+
 /** The WebSocket the bridge client uses, reduced to what it needs (tests pass a fake). */
 export interface HostSocket {
     send(text: string): void;
@@ -154,6 +157,10 @@ export interface Host {
     /** `extension_settings[key]`, as stored (unvalidated). */
     readSettings(key: string): unknown;
     writeSettings(key: string, value: unknown): void;
+    /** Deletes `extension_settings[key]` and saves ST's settings. */
+    removeSettings(key: string): void;
+    /** This browser's own storage (survives a reload or a crash of the page; never sent to ST's server). Values unvalidated. */
+    readonly localStore: { get(key: string): unknown; set(key: string, value: unknown): void; remove(key: string): void };
 
     /** `extension_settings.connectionManager` as stored (unvalidated). */
     connectionManager(): unknown;
@@ -205,18 +212,34 @@ export interface Host {
     /** True while ST generates (the user's turn, a group turn, a quiet generation). */
     isGenerating(): boolean;
     currentChatRef(): ChatRef;
-    /** Reopens `ref` the way the user would, so the card's "current chat" points at it again. */
+    /**
+     * Puts the user back at `ref`: that chat shown (through ST's own selection, which writes nothing), or ST's
+     * welcome screen for `none`.
+     */
     openChatRef(ref: ChatRef): Promise<void>;
     /**
      * Opens chat `file` of character `index`, first writing it with `seed` when given (ST's /api/chats/save:
-     * a new file, never an existing one the user has).
+     * a new file, never an existing one the user has). The character's "current chat" points at `file` in
+     * ST's memory only: the card on disk is not written, and no other chat file is created.
      */
     openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void>;
     /**
      * Opens chat `chatId` of group `groupId`, first writing it with `seed` when given (ST's /api/chats/group/save,
      * a new id added to the group's chat list; an empty seed lets ST add the members' greetings, as for a new chat).
+     * ST saves the group with every message, so its "current chat" on disk follows: restore it with saveChatPointer.
      */
     openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void>;
+    /** The target's "current chat" as ST has it in memory; undefined for an unknown target. */
+    chatPointer(target: ChatTarget): string | undefined;
+    /** Points the target's "current chat" at `file` in ST's memory only. */
+    setChatPointer(target: ChatTarget, file: string): void;
+    /** Points the target's "current chat" at `file` in memory and on disk (the card's or the group's file). */
+    saveChatPointer(target: ChatTarget, file: string): Promise<void>;
+    /**
+     * Whether ST's server still takes this page's requests: null when it does, else why not, in words for the
+     * user (another tab in this browser took over the session, the login expired, the server is down).
+     */
+    sessionProblem(): Promise<string | null>;
     /**
      * Posts `text` as the user's message in the open chat and runs ST's normal generation (a group turn in a
      * group chat); the messages ST added after the user's, in order (one per member who spoke).

@@ -1,15 +1,28 @@
 import { EnsembleError } from '../shared/errors';
-import type { ChatRef, HostMessage, HostSocket } from './host';
+import type { ChatRef, ChatTarget, HostMessage, HostSocket } from './host';
 import { ctx } from './st-context';
 import { importStModule, importStRoot } from './st-modules';
 
 interface ScriptModule {
     is_send_press: boolean;
     sendMessageAsUser(text: string, bias: string): Promise<void>;
-    openCharacterChat(file: string): Promise<void>;
+    reloadCurrentChat(): Promise<void>;
     name1: string;
 }
-interface GroupModule { is_group_generating: boolean; openGroupChat(id: string, chatId: string): Promise<void>; openGroupById(id: string): Promise<void> }
+interface GroupModule {
+    is_group_generating: boolean;
+    openGroupById(id: string): Promise<void>;
+    editGroup(id: string, immediately: boolean, reload: boolean): Promise<void>;
+}
+interface StGroup { id: string; chat_id?: string; chats: string[] }
+
+/** What ST's server answers a POST from a page whose CSRF token it no longer accepts, or a logged-out page. */
+export const SESSION_PROBLEMS = {
+    takenOver: 'another SillyTavern tab in this browser took over the session; use that tab or reload this one',
+    refused: (status: number) => `SillyTavern refuses this tab's requests (HTTP ${status}); reload this tab`,
+    loggedOut: 'SillyTavern asks this tab to log in again; reload it and log in',
+    unreachable: 'SillyTavern\'s server does not answer this tab',
+} as const;
 
 /** Waits until `ok()` holds, polling; throws after `ms`. */
 async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
@@ -29,12 +42,24 @@ export function createBridgeAccess(doc: Document) {
     void script().then((m) => { scriptModule = m; });
     void groups().then((m) => { groupModule = m; });
 
-    const selectCharacter = async (index: number) => {
+    const characterIndex = (avatar: string) => ctx().characters.findIndex((c) => c.avatar === avatar);
+    const group = (id: string) => (ctx().groups as unknown as StGroup[]).find((g) => g.id === id);
+
+    /**
+     * Shows character `index`'s chat that `characters[index].chat` names, through ST's own selection
+     * (selectCharacterById, or reloadCurrentChat when it is already selected): neither writes the card.
+     */
+    const showCharacter = async (index: number, file: string) => {
         const c = ctx();
-        if (c.groupId || Number(c.characterId) !== index || c.characterId === undefined) {
-            await (c as unknown as { selectCharacterById(id: string): Promise<void> }).selectCharacterById(String(index));
-            await until(() => !ctx().groupId && Number(ctx().characterId) === index, 15_000, 'open the character');
-        }
+        if (!c.groupId && Number(c.characterId) === index && c.characterId !== undefined) await (await script()).reloadCurrentChat();
+        else await (c as unknown as { selectCharacterById(id: string): Promise<void> }).selectCharacterById(String(index));
+        await until(() => !ctx().groupId && Number(ctx().characterId) === index && ctx().getCurrentChatId() === file, 15_000, 'open the chat');
+    };
+    /** The same for a group, whose `chat_id` names the chat. */
+    const showGroup = async (id: string, chatId: string) => {
+        if (ctx().groupId === id) await (await script()).reloadCurrentChat();
+        else await (await groups()).openGroupById(id);
+        await until(() => ctx().groupId === id && ctx().getCurrentChatId() === chatId, 15_000, 'open the group chat');
     };
 
     return {
@@ -68,24 +93,77 @@ export function createBridgeAccess(doc: Document) {
         },
 
         async openChatRef(ref: ChatRef): Promise<void> {
-            if (ref.kind === 'group') {
-                const g = await groups();
-                if (ctx().groupId !== ref.id) await g.openGroupById(ref.id);
-                if (ctx().getCurrentChatId() !== ref.chatId) await g.openGroupChat(ref.id, ref.chatId);
+            if (ref.kind === 'none') {
+                if (ctx().getCurrentChatId() === undefined && !ctx().groupId && ctx().characterId === undefined) return;
+                // ST's own "Close chat" (its /closechat command clicks the same item): back to the welcome screen.
+                doc.getElementById('option_close_chat')?.click();
+                await until(() => ctx().characterId === undefined && !ctx().groupId, 15_000, 'close the chat');
                 return;
             }
-            if (ref.kind !== 'character') return;
-            const index = ctx().characters.findIndex((c) => c.avatar === ref.avatar);
-            if (index < 0) return;
-            await selectCharacter(index);
-            // openCharacterChat also re-saves the card, so its "current chat" points at this file again.
-            if (ctx().getCurrentChatId() !== ref.file || (ctx().characters[index] as { chat?: string }).chat !== ref.file) {
-                await (await script()).openCharacterChat(ref.file);
+            if (ref.kind === 'group') {
+                const g = group(ref.id);
+                if (!g) return;
+                if (ctx().groupId === ref.id && ctx().getCurrentChatId() === ref.chatId) return;
+                g.chat_id = ref.chatId;
+                await showGroup(ref.id, ref.chatId);
+                return;
             }
+            const index = characterIndex(ref.avatar);
+            const ch = ctx().characters[index];
+            if (!ch) return;
+            if (!ctx().groupId && Number(ctx().characterId) === index && ctx().getCurrentChatId() === ref.file) return;
+            ch.chat = ref.file;
+            await showCharacter(index, ref.file);
+        },
+
+        chatPointer(target: ChatTarget): string | undefined {
+            return target.kind === 'group' ? group(target.id)?.chat_id : ctx().characters[characterIndex(target.avatar)]?.chat;
+        },
+
+        setChatPointer(target: ChatTarget, file: string): void {
+            if (target.kind === 'group') {
+                const g = group(target.id);
+                if (g) g.chat_id = file;
+                return;
+            }
+            const ch = ctx().characters[characterIndex(target.avatar)];
+            if (ch) ch.chat = file;
+        },
+
+        async saveChatPointer(target: ChatTarget, file: string): Promise<void> {
+            if (target.kind === 'group') {
+                const g = group(target.id);
+                if (!g) return;
+                g.chat_id = file;
+                // ST's own group save (the file holds the chat list too, which keeps the bridge chats listed).
+                await (await groups()).editGroup(target.id, true, false);
+                return;
+            }
+            const ch = ctx().characters[characterIndex(target.avatar)];
+            if (!ch) return;
+            ch.chat = file;
+            // Only the card's `chat` field, merged by ST's server into the card it has on disk.
+            const res = await fetch('/api/characters/merge-attributes', {
+                method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ avatar: ch.avatar, chat: file }),
+            });
+            if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not update ${ch.name}'s current chat (HTTP ${res.status}).`);
+        },
+
+        async sessionProblem(): Promise<string | null> {
+            // A POST is what ST's CSRF check guards; /api/ping has no POST route, so a usable session gets 404.
+            let res: Response;
+            try {
+                res = await fetch('/api/ping', { method: 'POST', headers: ctx().getRequestHeaders(), body: '{}' });
+            } catch {
+                return SESSION_PROBLEMS.unreachable;
+            }
+            if (res.status === 401) return SESSION_PROBLEMS.loggedOut;
+            if (res.status !== 403) return null;
+            const text = await res.text().catch(() => '');
+            return /csrf/i.test(text) ? SESSION_PROBLEMS.takenOver : SESSION_PROBLEMS.refused(res.status);
         },
 
         async openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void> {
-            await selectCharacter(index);
             const c = ctx();
             const ch = c.characters[index];
             if (!ch) throw new EnsembleError('CHARACTER_NOT_FOUND', `There is no character #${index}.`);
@@ -98,14 +176,15 @@ export function createBridgeAccess(doc: Document) {
                 });
                 if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge chat (HTTP ${res.status}).`);
             }
-            await (await script()).openCharacterChat(file);
-            await until(() => ctx().getCurrentChatId() === file, 15_000, 'open the bridge chat');
+            // In memory only: ST's selection loads the chat the pointer names. Opening the character first would load
+            // (and, for a character never opened, create) its own chat; openCharacterChat would rewrite the card.
+            ch.chat = file;
+            await showCharacter(index, file);
         },
 
         async openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void> {
-            const g = await groups();
-            const group = (ctx().groups as unknown as { id: string; chats: string[] }[]).find((x) => x.id === groupId);
-            if (!group) throw new EnsembleError('HOST_UNSUPPORTED', `There is no group ${groupId}.`);
+            const g = group(groupId);
+            if (!g) throw new EnsembleError('HOST_UNSUPPORTED', `There is no group ${groupId}.`);
             if (seed) {
                 const s = await script();
                 // As ST writes group messages: the user under their persona name, members with their avatar.
@@ -118,12 +197,11 @@ export function createBridgeAccess(doc: Document) {
                     method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ id: chatId, chat }),
                 });
                 if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge group chat (HTTP ${res.status}).`);
-                // openGroupChat only opens chats in the group's list; it saves the group (with the list) itself.
-                if (!group.chats.includes(chatId)) group.chats.push(chatId);
             }
-            if (ctx().groupId !== groupId) await g.openGroupById(groupId);
-            if (ctx().getCurrentChatId() !== chatId) await g.openGroupChat(groupId, chatId);
-            await until(() => ctx().groupId === groupId && ctx().getCurrentChatId() === chatId, 15_000, 'open the bridge group chat');
+            // Listed like ST's own "new chat" does; ST writes the list with the group when it saves a message.
+            if (!g.chats.includes(chatId)) g.chats.push(chatId);
+            g.chat_id = chatId;
+            await showGroup(groupId, chatId);
         },
 
         async sendAndGenerate(text: string): Promise<HostMessage[]> {

@@ -92,6 +92,25 @@ export async function createStHost(): Promise<Host> {
             c.extensionSettings[key] = value;
             c.saveSettingsDebounced();
         },
+        removeSettings(key) {
+            const c = ctx();
+            if (!(key in c.extensionSettings)) return;
+            delete c.extensionSettings[key];
+            c.saveSettingsDebounced();
+        },
+        localStore: {
+            get(key) {
+                const text = localStorage.getItem(key);
+                if (text === null) return undefined;
+                try {
+                    return JSON.parse(text) as unknown;
+                } catch {
+                    return undefined;
+                }
+            },
+            set: (key, value) => localStorage.setItem(key, JSON.stringify(value)),
+            remove: (key) => localStorage.removeItem(key),
+        },
         connectionManager: () => ctx().extensionSettings.connectionManager,
         selectProfile: (id, timeoutMs) => selectProfile(id, timeoutMs),
         async setModel(model) {

@@ -4,8 +4,10 @@
  * No DOM and no Node APIs in this module.
  */
 import * as z from '../shared/zod';
+import { ChatIndexDataSchema } from './conversations';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the server keeps the index of bridge chats (`request.chat`, `done.chat`, `import_chats`); tabs report `unavailable`. */
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes the server uses (4000–4999 are the application's). */
 export const CLOSE = {
@@ -44,21 +46,27 @@ export const GenerationParamsSchema = z.object({
     frequency_penalty: z.optional(z.number()),
 });
 
-export const BridgeErrorCodeSchema = z.enum(['bad_request', 'not_found', 'busy', 'cancelled', 'timeout', 'st_error', 'tab_closed']);
+/** `unavailable`: the tab could not use its ST session, and the request never reached ST (the server tries another tab). */
+export const BridgeErrorCodeSchema = z.enum(['bad_request', 'not_found', 'busy', 'cancelled', 'timeout', 'st_error', 'tab_closed', 'unavailable']);
 export type BridgeErrorCode = z.infer<typeof BridgeErrorCodeSchema>;
 
 const id = () => z.string().check(z.minLength(1), z.maxLength(100));
+const chatFile = () => z.string().check(z.minLength(1), z.maxLength(300));
 
 /** Frames the extension sends. */
 export const ExtensionFrameSchema = z.discriminatedUnion('type', [
     z.object({ type: z.literal('hello'), v: z.int(), token: z.string().check(z.maxLength(500)), tab: id(), version: z.string() }),
     z.object({ type: z.literal('catalog'), models: z.array(ModelInfoSchema).check(z.maxLength(10_000)) }),
-    z.object({ type: z.literal('status'), busy: z.boolean(), queued: z.int() }),
+    /** `unavailable`: why this tab can't serve now (its ST session refuses it), in words for the user; absent when it can. */
+    z.object({ type: z.literal('status'), busy: z.boolean(), queued: z.int(), unavailable: z.optional(z.string().check(z.maxLength(500))) }),
     /** New text since the last delta (not cumulative). */
     z.object({ type: z.literal('delta'), id: id(), text: z.string() }),
-    z.object({ type: z.literal('done'), id: id(), text: z.string(), finishReason: z.enum(['stop', 'length']) }),
+    /** `chat`: the bridge chat that now holds the conversation (absent for side tasks, which touch no chat). */
+    z.object({ type: z.literal('done'), id: id(), text: z.string(), finishReason: z.enum(['stop', 'length']), chat: z.optional(chatFile()) }),
     z.object({ type: z.literal('fail'), id: id(), code: BridgeErrorCodeSchema, message: z.string().check(z.maxLength(2000)) }),
     z.object({ type: z.literal('pong'), t: z.number() }),
+    /** The index of bridge chats an older version kept in ST's settings, handed to the server once. */
+    z.object({ type: z.literal('import_chats'), chats: ChatIndexDataSchema }),
 ]);
 export type ExtensionFrame = z.infer<typeof ExtensionFrameSchema>;
 
@@ -73,7 +81,11 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
     z.object({
         type: z.literal('request'), id: id(), model: ModelIdSchema, messages: z.array(ChatMessageSchema).check(z.minLength(1)),
         stream: z.boolean(), params: GenerationParamsSchema,
+        /** The bridge chat whose conversation this request continues (from the server's index); absent: a new one. */
+        chat: z.optional(chatFile()),
     }),
+    /** The server stored an `import_chats` frame's entries: the tab may now remove them from ST's settings. */
+    z.object({ type: z.literal('chats_imported'), added: z.int() }),
     z.object({ type: z.literal('cancel'), id: id() }),
     z.object({ type: z.literal('ping'), t: z.number() }),
 ]);

@@ -27,7 +27,7 @@ export async function startBridgeServer(st, fixedPort, extraArgs = []) {
         await st.sleep(100);
     }
     const exited = new Promise((r) => child.once('exit', r));
-    return { base, port, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
+    return { base, port, dataDir, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 

@@ -77,7 +77,7 @@ export abstract class FakeStBase implements Partial<Host> {
     private readonly events = new FakeEventEmitter();
     protected readonly files = new Map<string, Record<string, unknown>>();
     protected readonly pending = new Set<Promise<unknown>>();
-    protected time = 1_000_000;
+    time = 1_000_000;
     protected offlineUntil = 0;
     /** The abort signal of the generation in progress (§4: stopGeneration aborts it, the group loop checks it). */
     protected aborted = false;
@@ -170,6 +170,23 @@ export abstract class FakeStBase implements Partial<Host> {
         this.st.extensionSettings[key] = value;
         this.counts.settingsSaves++;
     }
+
+    removeSettings(key: string): void {
+        if (!(key in this.st.extensionSettings)) return;
+        delete this.st.extensionSettings[key];
+        this.counts.settingsSaves++;
+    }
+
+    /** The browser's localStorage: JSON text per key, as the real one keeps it. */
+    readonly localItems = new Map<string, string>();
+    readonly localStore = {
+        get: (key: string): unknown => {
+            const text = this.localItems.get(key);
+            return text === undefined ? undefined : JSON.parse(text) as unknown;
+        },
+        set: (key: string, value: unknown) => { this.localItems.set(key, JSON.stringify(value)); },
+        remove: (key: string) => { this.localItems.delete(key); },
+    };
 
     // ---- connection (§5) ----
 

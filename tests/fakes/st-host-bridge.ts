@@ -1,4 +1,4 @@
-import type { ChatRef, HostMessage, HostSocket } from '../../src/host/host';
+import type { ChatRef, ChatTarget, HostMessage, HostSocket } from '../../src/host/host';
 import { FakeStChat } from './st-host-chat';
 
 /** A WebSocket the test drives: `frames` is what the extension sent; `receive`/`open`/`drop` play the server. */
@@ -61,6 +61,37 @@ export class FakeStBridge extends FakeStChat {
         this.place = ref;
     }
 
+    /** What ST's server answers this page's POSTs with: null while its session works (sessionProblem). */
+    sessionRefusal: string | null = null;
+    sessionChecks = 0;
+    async sessionProblem(): Promise<string | null> {
+        this.sessionChecks++;
+        return this.sessionRefusal;
+    }
+
+    /** "Current chat" pointers written to disk (card files, group files): target key → file. */
+    readonly diskPointers = new Map<string, string>();
+    private pointerKey = (t: ChatTarget) => (t.kind === 'group' ? `group:${t.id}` : t.avatar);
+
+    chatPointer(target: ChatTarget): string | undefined {
+        return target.kind === 'group' ? this.st.groups.find((g) => g.id === target.id)?.chat_id : this.st.characters.find((c) => c.avatar === target.avatar)?.chat;
+    }
+
+    setChatPointer(target: ChatTarget, file: string): void {
+        if (target.kind === 'group') {
+            const g = this.st.groups.find((x) => x.id === target.id);
+            if (g) g.chat_id = file;
+        } else {
+            const c = this.st.characters.find((x) => x.avatar === target.avatar);
+            if (c) c.chat = file;
+        }
+    }
+
+    async saveChatPointer(target: ChatTarget, file: string): Promise<void> {
+        this.setChatPointer(target, file);
+        this.diskPointers.set(this.pointerKey(target), file);
+    }
+
     async openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void> {
         const ch = this.st.characters[index];
         if (!ch) throw new Error(`no character ${index}`);
@@ -68,6 +99,7 @@ export class FakeStBridge extends FakeStChat {
         this.chatFiles.set(ch.avatar, files);
         if (seed) files.set(file, [...seed]);
         if (!files.has(file)) throw new Error(`no chat file ${file} for ${ch.avatar}`);
+        ch.chat = file;
         this.place = { kind: 'character', avatar: ch.avatar, file };
         this.opened.push(this.place);
         this.chatState.messages = files.get(file) as HostMessage[];
@@ -95,6 +127,8 @@ export class FakeStBridge extends FakeStChat {
             }
         }
         group.chat_id = chatId;
+        // ST saves the group with each message it saves, so the bridge chat becomes its current chat on disk too.
+        this.diskPointers.set(`group:${groupId}`, chatId);
         Object.assign(this.st, { groupId, characterId: undefined });
         this.place = { kind: 'group', id: groupId, chatId };
         this.opened.push(this.place);

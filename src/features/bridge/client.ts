@@ -17,7 +17,7 @@ export interface BridgeClientOptions {
     version: string;
     /** Called once per welcome (with what the server shares for client setup): send the catalog and status. */
     onWelcome: (api?: { url: string; key?: string }) => void;
-    onFrame: (frame: Extract<ServerFrame, { type: 'request' | 'cancel' }>) => void;
+    onFrame: (frame: Extract<ServerFrame, { type: 'request' | 'cancel' | 'chats_imported' }>) => void;
     onStatus: (status: BridgeStatus) => void;
 }
 
@@ -135,6 +135,7 @@ export class BridgeClient {
                 return;
             case 'request':
             case 'cancel':
+            case 'chats_imported':
                 this.options.onFrame(frame);
         }
     }

@@ -1,10 +1,10 @@
-import type { ChatRef, Host, HostMessage } from '../../host/host';
+import type { ChatTarget, Host, HostMessage } from '../../host/host';
 import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '../../protocol';
 import { errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
 import { formatGroupReply, parseGroupReply, ReplyStream } from './reply-stream';
-import type { SessionIndex } from './sessions';
+import type { BridgeJournal } from './journal';
 import { isSideTask, sideTaskPrompt } from './side-tasks';
 
 type Request = Extract<ServerFrame, { type: 'request' }>;
@@ -17,12 +17,9 @@ class Failure extends Error {
 
 /** How a bridge request's target (a character or a group) keeps its chats. */
 interface BridgeChat {
+    target: ChatTarget;
     /** A group turn: several speakers, named in the reply; no rotation pool. */
     group: boolean;
-    /** The target's own current chat, to point it back at afterwards. */
-    own: string;
-    /** Whether the user's place is this target (then reopening the user's chat restores it). */
-    userIsHere(back: ChatRef): boolean;
     /** Opens chat `file`, first writing it from `history` when given. */
     open(file: string, history: ChatMessage[] | null): Promise<void>;
     /** The reply as the client gets it, from the messages ST added. */
@@ -43,7 +40,7 @@ export class BridgeExecutor {
     constructor(
         private readonly host: Host,
         private readonly catalog: () => Catalog,
-        private readonly sessions: SessionIndex,
+        private readonly journal: BridgeJournal,
         private readonly send: (frame: ExtensionFrame) => void,
         private readonly rotation?: { begin(): unknown; end(): void },
         private readonly sideTasks: () => readonly RegExp[] = () => [],
@@ -61,6 +58,8 @@ export class BridgeExecutor {
 
     /** The reply of the request in progress, as deltas; null between requests. */
     private stream: ReplyStream | null = null;
+    /** Why this tab can't serve (its ST session refuses it); null while it can. */
+    unavailable: string | null = null;
 
     get busy(): boolean {
         return this.running !== null;
@@ -91,7 +90,17 @@ export class BridgeExecutor {
     }
 
     private reportStatus(): void {
-        this.send({ type: 'status', busy: this.busy, queued: this.queue.length });
+        this.send({ type: 'status', busy: this.busy, queued: this.queue.length, ...(this.unavailable === null ? {} : { unavailable: this.unavailable }) });
+    }
+
+    /** Asks ST whether this page's session still works; reports a change to the server. Returns the problem, if any. */
+    async checkSession(): Promise<string | null> {
+        const problem = await this.host.sessionProblem();
+        if (problem !== this.unavailable) {
+            this.unavailable = problem;
+            this.reportStatus();
+        }
+        return problem;
     }
 
     private async drain(): Promise<void> {
@@ -99,8 +108,8 @@ export class BridgeExecutor {
             this.running = { id: next.id, cancelled: false };
             this.reportStatus();
             try {
-                const text = await this.run(next);
-                if (!this.running.cancelled) this.send({ type: 'done', id: next.id, text, finishReason: 'stop' });
+                const { text, chat } = await this.run(next);
+                if (!this.running.cancelled) this.send({ type: 'done', id: next.id, text, finishReason: 'stop', ...(chat ? { chat } : {}) });
             } catch (err) {
                 const code = err instanceof Failure ? err.code : 'st_error';
                 if (!this.running.cancelled) this.send({ type: 'fail', id: next.id, code, message: errorMessage(err) });
@@ -113,10 +122,13 @@ export class BridgeExecutor {
         this.reportStatus();
     }
 
-    private async run(request: Request): Promise<string> {
+    private async run(request: Request): Promise<{ text: string; chat?: string }> {
         const target = this.catalog().targets.get(request.model);
         if (!target) throw new Failure('not_found', `No character or group "${request.model}" in this SillyTavern.`);
-        if (isSideTask(request.messages, this.sideTasks())) return this.runSideTask(request);
+        // Before anything reaches ST: a tab whose session ST refuses hands the request back for another tab.
+        const problem = await this.checkSession();
+        if (problem) throw new Failure('unavailable', `This SillyTavern tab can't serve: ${problem}.`);
+        if (isSideTask(request.messages, this.sideTasks())) return { text: await this.runSideTask(request) };
         const turns = request.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
         const last = turns.at(-1);
         if (!last || last.role !== 'user') throw new Failure('bad_request', 'The last message must be the user\'s.');
@@ -138,30 +150,28 @@ export class BridgeExecutor {
         }
     }
 
-    private async runCharacter(request: Request, avatar: string, turns: ChatMessage[]): Promise<string> {
+    private async runCharacter(request: Request, avatar: string, turns: ChatMessage[]): Promise<{ text: string; chat: string }> {
         const index = this.host.characters().findIndex((c) => c.avatar === avatar);
         const character = this.host.characters()[index];
         if (!character) throw new Failure('not_found', `The character behind "${request.model}" was deleted.`);
         return this.inBridgeChat(request, turns, {
+            target: { kind: 'character', avatar },
             group: false,
-            own: character.chat ?? '',
-            userIsHere: (back) => back.kind === 'character' && back.avatar === avatar,
             open: (file, history) => this.host.openCharacterChatFile(index, file, history && history.map((m) => this.toStMessage(m, character.name))),
             reply: (replies) => replies.at(-1)?.mes ?? '',
         });
     }
 
     /** An ST group turn in the group's bridge chat: each drafted member speaks through its own profile (no rotation). */
-    private async runGroup(request: Request, groupId: string, turns: ChatMessage[]): Promise<string> {
+    private async runGroup(request: Request, groupId: string, turns: ChatMessage[]): Promise<{ text: string; chat: string }> {
         const group = this.host.groups().find((g) => g.id === groupId);
         if (!group) throw new Failure('not_found', `The group behind "${request.model}" was deleted.`);
         const names = group.members.map((a) => this.host.characters().find((c) => c.avatar === a)?.name).filter((n): n is string => !!n);
         const first = names[0];
         if (!first) throw new Failure('not_found', `The group behind "${request.model}" has no members left.`);
         return this.inBridgeChat(request, turns, {
+            target: { kind: 'group', id: groupId },
             group: true,
-            own: group.chat_id ?? '',
-            userIsHere: (back) => back.kind === 'group' && back.id === groupId,
             open: (file, history) => this.host.openGroupChatFile(groupId, file, history && history.flatMap((m) => (m.role === 'user'
                 ? [this.toStMessage(m, '')]
                 : parseGroupReply(m.content, names, first).map((p) => this.toStMessage({ role: 'assistant', content: p.mes }, p.name))))),
@@ -170,18 +180,21 @@ export class BridgeExecutor {
     }
 
     /**
-     * The request's turn in the target's bridge chat: the one whose conversation the request continues, else a
-     * new one seeded from its history. Afterwards the target's own "current chat" is pointed back at its file,
-     * and the user is put back where they were; their chat is only ever reopened, never written.
+     * The request's turn in the target's bridge chat: the one the server found this conversation in, else a new
+     * one seeded from its history. Before the first switch a journal entry records the target's own "current
+     * chat" and the user's place; afterwards both are put back (the target's pointer in memory, and on disk for
+     * a group, whose file ST saved with each message) and the entry is removed. The user's chat is only ever
+     * reopened, never written.
      */
-    private async inBridgeChat(request: Request, turns: ChatMessage[], chat: BridgeChat): Promise<string> {
+    private async inBridgeChat(request: Request, turns: ChatMessage[], chat: BridgeChat): Promise<{ text: string; chat: string }> {
         const history = turns.slice(0, -1);
         await this.waitForIdle(request.id);
         const back = this.host.currentChatRef();
-        const session = this.sessions.find(request.model, history);
-        const file = session?.file ?? this.newChatName(request.id);
+        const own = this.host.chatPointer(chat.target) ?? '';
+        const file = request.chat ?? this.newChatName(request.id);
+        this.journal.begin(chat.target, own, back);
         try {
-            await chat.open(file, session ? null : history);
+            await chat.open(file, request.chat ? null : history);
             const stream = new ReplyStream(chat.group, (text) => this.send({ type: 'delta', id: request.id, text }));
             this.stream = stream;
             if (!chat.group) this.rotation?.begin();
@@ -190,13 +203,16 @@ export class BridgeExecutor {
             const reply = chat.reply(replies);
             // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
             stream.finish(reply);
-            this.sessions.remember(request.model, file, [...turns, { role: 'assistant', content: reply }]);
-            return reply;
+            return { text: reply, chat: file };
         } finally {
             this.stream = null;
             try {
-                if (!chat.userIsHere(back) && chat.own && chat.own !== file) await chat.open(chat.own, null);
+                if (own) {
+                    if (chat.group) await this.host.saveChatPointer(chat.target, own);
+                    else this.host.setChatPointer(chat.target, own);
+                }
                 await this.host.openChatRef(back);
+                this.journal.end();
             } catch (err) {
                 this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
             }

@@ -7,16 +7,26 @@ import { BridgeClient, type BridgeStatus } from './client';
 import { BridgeExecutor } from './executor';
 import { listProfiles, refOf } from '../profiles/catalog';
 import { Rotation } from './rotation';
-import { SessionIndex } from './sessions';
+import { BridgeJournal } from './journal';
+import { ChatIndexDataSchema } from '../../protocol/conversations';
+import { MODULE_NAME, log } from '../../shared/log';
+import * as z from '../../shared/zod';
 import { compilePatterns } from './side-tasks';
 import type { ProfilesController } from '../profiles/controller';
 import { startNextChat } from '../nextchat';
 
 const VERSION = '0.1.0';
 
+/** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
+export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
+/** How often a linked tab asks ST whether its session still works (another tab may have taken it over). */
+const SESSION_CHECK_MS = 10_000;
+
 function describe(status: BridgeStatus, executor: BridgeExecutor): string {
     switch (status.state) {
-        case 'connected': return `connected${executor.busy ? ', answering a request' : ''}${executor.queued ? `, ${executor.queued} waiting` : ''}`;
+        case 'connected':
+            if (executor.unavailable) return `linked, but not serving: ${executor.unavailable}`;
+            return `connected${executor.busy ? ', answering a request' : ''}${executor.queued ? `, ${executor.queued} waiting` : ''}`;
         case 'connecting': return 'connecting…';
         case 'waiting': return `retrying in ${status.retryIn ?? 0} s — ${status.lastError}`;
         case 'refused': return `refused — ${status.lastError}`;
@@ -35,7 +45,8 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     const statusEl: { el: HTMLElement | null } = { el: null };
     // The executor reports through the client, which exists once constructed below.
     let client: BridgeClient | null = null;
-    const executor = new BridgeExecutor(host, () => catalog, new SessionIndex(host), (f) => {
+    const journal = new BridgeJournal(host);
+    const executor = new BridgeExecutor(host, () => catalog, journal, (f) => {
         client?.send(f);
         if (f.type === 'status') render();
     }, rotation, () => compilePatterns(store.get().bridge.sideTaskPatterns));
@@ -56,17 +67,41 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
             onWelcome: (api) => {
                 serverApi = api ?? null;
                 sendCatalog(true);
+                void journal.repair();
+                void executor.checkSession().finally(render);
                 client?.send({ type: 'status', busy: executor.busy, queued: executor.queued });
+                const old = oldIndex();
+                if (old) client?.send({ type: 'import_chats', chats: old });
                 nextchat.render();
             },
-            onFrame: (frame) => (frame.type === 'request' ? executor.enqueue(frame) : executor.cancel(frame.id)),
+            onFrame: (frame) => {
+                if (frame.type === 'request') executor.enqueue(frame);
+                else if (frame.type === 'cancel') executor.cancel(frame.id);
+                // The server has the old index now: ST's settings no longer carry it.
+                else host.removeSettings(OLD_INDEX_KEY);
+            },
             onStatus: render,
         });
         return client;
     };
 
+    /** The index an older version kept in ST's settings, validated; a malformed one is dropped (its chats stay in ST). */
+    function oldIndex() {
+        const raw = host.readSettings(OLD_INDEX_KEY);
+        if (raw === undefined) return null;
+        const parsed = ChatIndexDataSchema.safeParse(raw);
+        if (parsed.success) return parsed.data;
+        log.warn('bridge: the old index of bridge chats in ST\'s settings is malformed; removing it (the chats stay in SillyTavern)', z.prettifyError(parsed.error));
+        host.removeSettings(OLD_INDEX_KEY);
+        return null;
+    }
+
     for (const ev of ['chatChanged', 'characterEdited', 'characterDeleted', 'groupUpdated'] as const) host.on(ev, () => sendCatalog());
     setInterval(() => sendCatalog(), 30_000);
+    setInterval(() => {
+        if (client?.status.state === 'connected' && !executor.busy) void executor.checkSession().finally(render);
+    }, SESSION_CHECK_MS);
+    host.on('appReady', () => void journal.repair());
 
     if (panel) {
         const frag = host.dom.fragment(bridgeSection);

@@ -1,11 +1,36 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildCatalog } from '../../../src/features/bridge/catalog';
 import { BridgeExecutor } from '../../../src/features/bridge/executor';
-import { SessionIndex } from '../../../src/features/bridge/sessions';
+import { BridgeJournal, JOURNAL_KEY } from '../../../src/features/bridge/journal';
+import { ConversationIndex, MAX_CHATS_PER_MODEL } from '../../../src/protocol/conversations';
+import type { Host } from '../../../src/host/host';
 import { compilePatterns, DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/features/bridge/side-tasks';
 import type { ChatMessage, ExtensionFrame } from '../../../src/protocol';
 import { FakeStHost } from '../../fakes/st-host';
 import { ALICE, BOB, CAROL, scenario, startController } from '../profiles/scenario';
+
+type Request = Parameters<BridgeExecutor['enqueue']>[0];
+
+/**
+ * An executor fed the way the bridge server feeds it: each request carries the bridge chat the server's index
+ * found for its conversation, and each done frame with a chat is remembered there.
+ */
+function serve(host: Host, sent: ExtensionFrame[], sideTasks?: () => RegExp[]) {
+    const index = new ConversationIndex();
+    const requests = new Map<string, Request>();
+    const executor = new BridgeExecutor(host, () => buildCatalog(host), new BridgeJournal(host), (f) => {
+        sent.push(f);
+        const r = f.type === 'done' && f.chat ? requests.get(f.id) : undefined;
+        if (r && f.type === 'done' && f.chat) index.remember(r.model, f.chat, [...r.messages, { role: 'assistant', content: f.text }]);
+    }, undefined, sideTasks);
+    const enqueue = executor.enqueue.bind(executor);
+    executor.enqueue = (r: Request) => {
+        requests.set(r.id, r);
+        const chat = index.findFor(r.model, r.messages)?.file;
+        enqueue({ ...r, ...(chat ? { chat } : {}) });
+    };
+    return executor;
+}
 
 function setup() {
     const fake = new FakeStHost();
@@ -16,7 +41,7 @@ function setup() {
     fake.addGroup({ id: 'g1', name: 'Pair', members: ['Alice.png', 'Bob.png'] });
     fake.place = { kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' };
     const sent: ExtensionFrame[] = [];
-    const executor = new BridgeExecutor(fake, () => buildCatalog(fake), new SessionIndex(fake), (f) => sent.push(f));
+    const executor = serve(fake, sent);
     const done = (id: string) => vi.waitFor(() => {
         const f = sent.find((x) => (x.type === 'done' || x.type === 'fail') && x.id === id);
         if (!f) throw new Error(`no answer for ${id} yet`);
@@ -37,7 +62,7 @@ describe('BridgeExecutor', () => {
         const { fake, executor, done } = setup();
         fake.replies.push('Ferns!');
         executor.enqueue(req('r1', [{ role: 'system', content: 'client system prompt' }, user('hi'), bot('hello'), user('what do you grow?')]));
-        expect(await done('r1')).toEqual({ type: 'done', id: 'r1', text: 'Ferns!', finishReason: 'stop' });
+        expect(await done('r1')).toEqual({ type: 'done', id: 'r1', text: 'Ferns!', finishReason: 'stop', chat: expect.stringMatching(/^Ensemble bridge /) });
         const [file, messages] = [...fake.chatFiles.get('Alice.png')!].find(([name]) => name.startsWith('Ensemble bridge'))!;
         expect(file).toMatch(/^Ensemble bridge /);
         expect(messages.map((m) => [m.is_user, m.mes])).toEqual([[true, 'hi'], [false, 'hello'], [true, 'what do you grow?'], [false, 'Ferns!']]);
@@ -85,14 +110,56 @@ describe('BridgeExecutor', () => {
         expect(sent.filter((f) => f.type === 'delta').map((f) => (f as { text: string }).text)).toEqual(['a', 'b']);
     });
 
-    it('puts the user back in their own chat, and points the borrowed character back at its own chat', async () => {
+    it('puts the user back in their own chat, and points the borrowed character back at its own chat without writing her card', async () => {
         const { fake, executor, done } = setup();
         fake.replies.push('ok');
         executor.enqueue(req('r1', [user('hi')]));
         await done('r1');
-        expect(fake.opened.at(-2)).toEqual({ kind: 'character', avatar: 'Alice.png', file: 'Alice main' });
         expect(fake.opened.at(-1)).toEqual({ kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' });
         expect(fake.place).toEqual({ kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' });
+        expect(fake.st.characters.find((c) => c.avatar === 'Alice.png')?.chat).toBe('Alice main');
+        expect(fake.diskPointers.has('Alice.png')).toBe(false);
+        expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
+    });
+
+    it('puts a user who was on the welcome screen back there', async () => {
+        const { fake, executor, done } = setup();
+        fake.place = { kind: 'none' };
+        fake.replies.push('ok');
+        executor.enqueue(req('r1', [user('hi')]));
+        await done('r1');
+        expect(fake.place).toEqual({ kind: 'none' });
+        expect(fake.opened.at(-1)).toEqual({ kind: 'none' });
+    });
+
+    it('keeps a journal entry while the request runs, and clears it once everything is put back', async () => {
+        const { fake, executor, done } = setup();
+        let seen: unknown;
+        fake.replies.push('ok');
+        const generate = fake.sendAndGenerate.bind(fake);
+        fake.sendAndGenerate = async (text) => {
+            seen = fake.localStore.get(JOURNAL_KEY);
+            return generate(text);
+        };
+        executor.enqueue(req('r1', [user('hi')]));
+        await done('r1');
+        expect(seen).toMatchObject({ target: { kind: 'character', avatar: 'Alice.png' }, own: 'Alice main', back: { kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' } });
+        expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
+    });
+
+    it('a tab whose ST session refuses it hands the request back before touching ST, and says so in its status', async () => {
+        const { fake, executor, sent, done } = setup();
+        fake.sessionRefusal = 'another SillyTavern tab in this browser took over the session; use that tab or reload this one';
+        executor.enqueue(req('r1', [user('hi')]));
+        expect(await done('r1')).toMatchObject({ type: 'fail', code: 'unavailable', message: expect.stringMatching(/took over the session/) });
+        expect(fake.opened).toEqual([]);
+        expect(fake.sentTexts).toEqual([]);
+        expect(sent.filter((f) => f.type === 'status').at(-1)).toMatchObject({ unavailable: expect.stringMatching(/took over/) });
+        fake.sessionRefusal = null;
+        fake.replies.push('ok');
+        executor.enqueue(req('r2', [user('hi')]));
+        expect(await done('r2')).toMatchObject({ type: 'done', text: 'ok' });
+        expect(sent.filter((f) => f.type === 'status').at(-1)).not.toHaveProperty('unavailable');
     });
 
     it('waits while the user\'s own generation runs, and never starts during it', async () => {
@@ -189,7 +256,7 @@ describe('BridgeExecutor with a windowed client (NextChat)', () => {
 
     it('answers title and summary requests with generateRaw, without opening, creating or writing any chat', async () => {
         const { fake, executor, sent, done } = setup();
-        const executorWithTasks = new BridgeExecutor(fake, () => buildCatalog(fake), new SessionIndex(fake), (f) => sent.push(f), undefined, () => compilePatterns(DEFAULT_SIDE_TASK_PATTERNS));
+        const executorWithTasks = serve(fake, sent, () => compilePatterns(DEFAULT_SIDE_TASK_PATTERNS));
         void executor;
         fake.rawAnswers.push('Garden Talk About Ferns', 'They discussed ferns.');
         const history = [user('what do you grow?'), bot('Ferns!')];
@@ -268,7 +335,7 @@ describe('BridgeExecutor with a group model', () => {
         const s = scenario();
         startController(s);
         const sent: ExtensionFrame[] = [];
-        const executor = new BridgeExecutor(s.fake, () => buildCatalog(s.fake), new SessionIndex(s.fake), (f) => sent.push(f));
+        const executor = serve(s.fake, sent);
         s.fake.replies.push('from Alice', 'from Bob', 'from Carol');
         executor.enqueue(req('trio', [user('hi all')], true, 'st-group-Trio'));
         await vi.waitFor(() => expect(sent.some((f) => f.type === 'done')).toBe(true));
@@ -291,20 +358,25 @@ describe('buildCatalog', () => {
     });
 });
 
-describe('SessionIndex', () => {
-    it('reads sessions stored before tails existed, and keeps at most MAX_SESSIONS_PER_MODEL per model', async () => {
-        const { MAX_SESSIONS_PER_MODEL, SESSIONS_KEY } = await import('../../../src/features/bridge/sessions');
-        const fake = new FakeStHost();
-        fake.writeSettings(SESSIONS_KEY, { 'st-char-A': [{ file: 'old', hash: 'x', at: 1 }] });
-        const index = new SessionIndex(fake);
+describe('ConversationIndex', () => {
+    it('reads entries stored before tails existed, and keeps at most MAX_CHATS_PER_MODEL per model', () => {
+        const index = new ConversationIndex({ 'st-char-A': [{ file: 'old', hash: 'x', at: 1, tails: [] }] });
         expect(index.find('st-char-A', [user('a'), bot('b')])).toBeUndefined();
-        for (let i = 0; i < MAX_SESSIONS_PER_MODEL + 5; i++) index.remember('st-char-A', `f${i}`, [user(`q${i}`), bot(`a${i}`)]);
-        const stored = fake.readSettings(SESSIONS_KEY) as Record<string, { file: string }[]>;
-        expect(stored['st-char-A']).toHaveLength(MAX_SESSIONS_PER_MODEL);
-        expect(stored['st-char-A']![0]!.file).toBe(`f${MAX_SESSIONS_PER_MODEL + 4}`);
+        for (let i = 0; i < MAX_CHATS_PER_MODEL + 5; i++) index.remember('st-char-A', `f${i}`, [user(`q${i}`), bot(`a${i}`)]);
+        const stored = index.data();
+        expect(stored['st-char-A']).toHaveLength(MAX_CHATS_PER_MODEL);
+        expect(stored['st-char-A']![0]!.file).toBe(`f${MAX_CHATS_PER_MODEL + 4}`);
         // The oldest is forgotten; a recent one is found by its whole history and by its tail.
         expect(index.find('st-char-A', [user('q0'), bot('a0')])).toBeUndefined();
         expect(index.find('st-char-A', [user('q7'), bot('a7')])?.file).toBe('f7');
         expect(index.find('st-char-A', [bot('greeting'), user('q7'), bot('a7')])?.file).toBe('f7');
+    });
+
+    it('merges another index: new files added, a file both know keeps its latest use, most recent first', () => {
+        const index = new ConversationIndex({ m: [{ file: 'a', hash: 'h1', at: 10, tails: [] }, { file: 'b', hash: 'h2', at: 5, tails: [] }] });
+        const added = index.merge({ m: [{ file: 'b', hash: 'h2new', at: 20, tails: [] }, { file: 'c', hash: 'h3', at: 1, tails: [] }], n: [{ file: 'z', hash: 'hz', at: 3, tails: [] }] });
+        expect(added).toBe(2);
+        expect(index.data().m!.map((e) => [e.file, e.hash])).toEqual([['b', 'h2new'], ['a', 'h1'], ['c', 'h3']]);
+        expect(index.size).toBe(4);
     });
 });
