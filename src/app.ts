@@ -7,9 +7,11 @@ import { SettingsStore } from './settings/store';
 
 /** Lifecycle only: load settings, mount the panel, start each feature. */
 export async function startEnsemble(host: Host): Promise<void> {
+    // One of the bridge server's own background sessions: it serves the bridge, and asks the user nothing.
+    const session = await host.sessionLink();
     const store = new SettingsStore(host);
     const panel = mountPanel(host, store.warning);
-    const profiles = await startProfiles(host, store, panel);
+    const profiles = await startProfiles(host, store, panel, { offerImport: !session });
     await startImages(host, store, profiles.presets, panel);
-    startBridge(host, store, panel, profiles);
+    startBridge(host, store, panel, profiles, session);
 }

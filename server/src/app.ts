@@ -9,9 +9,12 @@ import { ApiError, toApiError } from './errors';
 import type { Logger } from './log';
 import { modelList } from './openai-format';
 import type { Relay } from './relay';
+import type { SessionInfo } from './st-sessions';
 
 export interface AppOptions {
     relay: Relay;
+    /** The server's own ST sessions for /health; null when it runs none. */
+    sessions?: () => SessionInfo[] | null;
     checkApiKey: (key: string) => boolean;
     /** Browser origins allowed to call the API (CORS); empty: none. */
     corsOrigins: readonly string[];
@@ -42,7 +45,8 @@ export function createApp(o: AppOptions): Hono {
 
     app.get('/health', (c) => {
         const { tabs, queued } = o.relay.stats();
-        return c.json({ ok: true, tabs, queued });
+        const sessions = o.sessions?.() ?? null;
+        return c.json({ ok: true, tabs, queued, ...(sessions ? { sessions } : {}) });
     });
 
     app.use('/v1/*', apiKeyAuth(o.checkApiKey));

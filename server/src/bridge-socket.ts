@@ -131,8 +131,8 @@ export class BridgeLink {
         this.tab = this.opts.relay.addTab(hello.tab, {
             send: (frame) => this.send(frame),
             close: (code, reason) => this.end(code, reason),
-        });
-        this.opts.log.info(`tab ${printable(hello.tab)} linked (extension ${printable(hello.version)})`);
+        }, hello.session === true);
+        this.opts.log.info(`${hello.session ? 'background session' : 'tab'} ${printable(hello.tab)} linked (extension ${printable(hello.version)})`);
     }
 
     private onClose(): void {

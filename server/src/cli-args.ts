@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS, type StartOptions } from './server';
+import { parseSessions } from './session-config';
 
 export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main.js [options])
 
@@ -17,6 +18,15 @@ export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main
   --queue-limit N     requests that may wait for a free tab (default ${DEFAULTS.queueLimit})
   --no-share-key      do not send the first API key to linked tabs for their client setup help
                       (env ENSEMBLE_SHARE_KEY=0; the API URL is still sent)
+
+Always on (the server runs SillyTavern itself, in headless browser sessions; no ST tab needs to be open):
+  --st URL            SillyTavern's address, e.g. http://127.0.0.1:8000 (env ENSEMBLE_ST_URL)
+  --sessions N        sessions, i.e. requests answered in parallel (env ENSEMBLE_SESSIONS; default 1)
+  --browser PATH      Chromium or Chrome (env ENSEMBLE_BROWSER; default: found on this machine)
+  ST logins never go on the command line: ENSEMBLE_ST_BASIC_USER/ENSEMBLE_ST_BASIC_PASSWORD (basic auth),
+  ENSEMBLE_ST_USER/ENSEMBLE_ST_PASSWORD (an ST user account), or ENSEMBLE_ST_CREDENTIALS=FILE, a JSON file
+  {"basic": {"username", "password"}, "account": {"handle", "password"}}.
+  The same three settings may be kept in <data-dir>/config.json: {"st": URL, "sessions": N, "browser": PATH}.
   --help              this text
 
 Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN (the extension's
@@ -73,6 +83,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
                 'cors-origin': { type: 'string' }, 'st-origin': { type: 'string' }, 'data-dir': { type: 'string' },
                 'body-limit': { type: 'string' }, timeout: { type: 'string' }, 'queue-limit': { type: 'string' },
                 'no-share-key': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+                st: { type: 'string' }, sessions: { type: 'string' }, browser: { type: 'string' },
             },
         }));
     } catch (err) {
@@ -93,9 +104,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     const shareApiKey = values['no-share-key'] ? false : flag('ENSEMBLE_SHARE_KEY', env.ENSEMBLE_SHARE_KEY);
     if (shareApiKey !== undefined) server.shareApiKey = shareApiKey;
     const envKeys = list(env.ENSEMBLE_API_KEYS);
+    const dataDir = path.resolve(values['data-dir'] ?? env.ENSEMBLE_DATA_DIR ?? path.join(os.homedir(), '.config', 'ensemble-bridge'));
+    const sessions = values.help ? undefined : parseSessions({ st: values.st, sessions: values.sessions, browser: values.browser }, env, dataDir);
+    if (sessions) server.sessions = sessions;
     return {
         help: values.help ?? false,
-        dataDir: path.resolve(values['data-dir'] ?? env.ENSEMBLE_DATA_DIR ?? path.join(os.homedir(), '.config', 'ensemble-bridge')),
+        dataDir,
         ...(envKeys.length ? { envApiKeys: envKeys } : {}),
         ...(env.ENSEMBLE_LINK_TOKEN ? { envLinkToken: env.ENSEMBLE_LINK_TOKEN } : {}),
         server,

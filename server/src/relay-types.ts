@@ -73,7 +73,8 @@ export class Tab {
     graceTimer: NodeJS.Timeout | null = null;
     gone = false;
 
-    constructor(readonly key: string, readonly link: TabLink) {}
+    /** A background session the server started (its own headless ST page), not a user's tab. */
+    constructor(readonly key: string, readonly link: TabLink, readonly session = false) {}
 }
 
 /** An idle, usable tab with the model; tabs reporting ST busy come last, then the least recently used (load sharing). */

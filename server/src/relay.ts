@@ -32,8 +32,8 @@ export class Relay {
     }
 
     /** A tab finished its handshake. A newer link from the same tab id replaces the older one. */
-    addTab(key: string, link: TabLink): Tab {
-        const tab = new Tab(key, link);
+    addTab(key: string, link: TabLink, session = false): Tab {
+        const tab = new Tab(key, link, session);
         const old = this.tabs.get(key);
         this.tabs.set(key, tab); // before dropping `old`, so its queued work waits for this tab's catalog
         if (old) {
@@ -41,7 +41,31 @@ export class Relay {
             old.link.close(CLOSE.replaced, 'replaced by a newer link from the same tab');
             this.removeTab(old);
         }
+        if (session) this.announceSessions();
+        else link.send({ type: 'standby', sessions: this.sessionCount() });
         return tab;
+    }
+
+    /** Linked background sessions; while there is one, users' tabs take no requests. */
+    private sessionCount(): number {
+        let n = 0;
+        for (const t of this.tabs.values()) if (t.session) n++;
+        return n;
+    }
+
+    private announced = 0;
+    /** Tells users' tabs whether background sessions serve now (the panel says so), when that changes. */
+    private announceSessions(): void {
+        const n = this.sessionCount();
+        if (n === this.announced) return;
+        this.announced = n;
+        for (const t of this.tabs.values()) if (!t.session) t.link.send({ type: 'standby', sessions: n });
+    }
+
+    /** The tabs that may take requests: the background sessions when any is linked, else the users' tabs. */
+    private serving(tabs: Iterable<Tab>): Tab[] {
+        const all = [...tabs];
+        return this.sessionCount() > 0 ? all.filter((t) => t.session) : all;
     }
 
     removeTab(tab: Tab): void {
@@ -54,6 +78,7 @@ export class Relay {
             job.sink?.fail(new ApiError('tab_closed', 'The SillyTavern tab disconnected during the request.'));
             job.sink = null;
         }
+        if (tab.session) this.announceSessions();
         this.failStranded();
         this.pump();
     }
@@ -104,7 +129,7 @@ export class Relay {
             throw new ApiError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
         }
         const job: Job = { id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`, req, sink, tab: null, timer: null };
-        const tab = pickTab(req.model, this.tabs.values());
+        const tab = pickTab(req.model, this.serving(this.tabs.values()));
         if (!tab && this.queue.length >= this.opts.queueLimit) {
             throw new ApiError('queue_full', `The bridge queue is full (${this.opts.queueLimit} requests waiting); retry later.`);
         }
@@ -244,7 +269,7 @@ export class Relay {
     /** Hands queued jobs, oldest first, to idle tabs that offer their model. */
     private pump(): void {
         if (this.queue.length === 0) return;
-        const idle = [...this.tabs.values()].filter((t) => !t.job && t.unavailable === null);
+        const idle = this.serving(this.tabs.values()).filter((t) => !t.job && t.unavailable === null);
         if (idle.length === 0) return;
         const waiting: Job[] = [];
         for (const job of this.queue) {

@@ -8,6 +8,7 @@ import { consoleLogger, type Logger } from './log';
 import { isLoopbackHost, normalizeOrigin } from './origins';
 import { Relay } from './relay';
 import { secretMatcher } from './secrets';
+import { type SessionOptions, StSessions } from './st-sessions';
 
 export const SERVER_NAME = 'ensemble-bridge/0.1.0';
 
@@ -51,6 +52,8 @@ export interface StartOptions {
     maxPayload?: number;
     /** false: `welcome` carries only the API's URL, not the first API key. Default true. */
     shareApiKey?: boolean;
+    /** Start the server's own SillyTavern sessions (headless pages of that ST) once listening. */
+    sessions?: Omit<SessionOptions, 'bridgeUrl' | 'linkToken' | 'relay' | 'log'>;
     /** Where the index of bridge chats is kept (the data folder's bridge-chats.json); unset: in memory only. */
     chatIndexFile?: string;
     log?: Logger;
@@ -65,6 +68,7 @@ export interface RunningServer {
     port: number;
     relay: Relay;
     server: Server;
+    sessions: StSessions | null;
     close(): Promise<void>;
 }
 
@@ -86,7 +90,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     const chats = o.chatIndexFile ? ChatIndexStore.open(o.chatIndexFile, o.log) : undefined;
     const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log, chats });
+    let sessions: StSessions | null = null;
     const app = createApp({
+        sessions: () => sessions?.info() ?? null,
         relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
@@ -108,6 +114,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const port = (server.address() as AddressInfo).port;
     const base = `${urlHost(o.host)}:${port}`;
     url = `http://${base}`;
+    if (o.sessions) {
+        sessions = new StSessions({ ...o.sessions, bridgeUrl: `ws://${base}${BRIDGE_PATH}`, linkToken: o.linkToken, relay, log: o.log });
+        sessions.start();
+    }
 
     let closing: Promise<void> | null = null;
     return {
@@ -117,12 +127,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         port,
         relay,
         server,
-        close: () => (closing ??= new Promise<void>((resolve) => {
-            relay.shutdown(); // open requests get a 503 rather than a reset
-            bridge.close();
-            server.close(() => void relay.flushChats().then(resolve));
-            // Let the 503s and close frames go out, then drop idle keep-alive connections.
-            setTimeout(() => server.closeAllConnections(), 100).unref();
-        })),
+        sessions,
+        close: () => (closing ??= Promise.all([
+            sessions?.close(), // the sessions' browser goes too: no orphaned Chromium
+            new Promise<void>((resolve) => {
+                relay.shutdown(); // open requests get a 503 rather than a reset
+                bridge.close();
+                server.close(() => void relay.flushChats().then(resolve));
+                // Let the 503s and close frames go out, then drop idle keep-alive connections.
+                setTimeout(() => server.closeAllConnections(), 100).unref();
+            }),
+        ]).then(() => undefined)),
     };
 }

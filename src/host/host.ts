@@ -52,6 +52,14 @@ export type ChatRef =
     | { kind: 'group'; id: string; chatId: string }
     | { kind: 'none' };
 
+/** How the bridge server's own background session reaches this page (its headless ST page): where to link, with what. */
+export interface SessionLink {
+    url: string;
+    token: string;
+    /** The session's id, used as this page's tab id. */
+    id: string;
+}
+
 /** What a bridge request talks to: a character (by avatar file) or a group (by id). */
 export type ChatTarget = { kind: 'character'; avatar: string } | { kind: 'group'; id: string };
 
@@ -157,6 +165,20 @@ export interface Host {
     /** `extension_settings[key]`, as stored (unvalidated). */
     readSettings(key: string): unknown;
     writeSettings(key: string, value: unknown): void;
+    /**
+     * Holds back ST's settings saves from this page until the returned release is called; then saves once, only
+     * if a setting changed meanwhile beyond ST's own navigation (the user's action in this tab). For work that
+     * moves through chats on the user's behalf (the bridge), so a page that loaded earlier never writes its
+     * stale copy of ST's settings over what the user saved elsewhere.
+     */
+    holdSettingsSaves(): Promise<() => Promise<void>>;
+    /**
+     * When this page is one of the bridge server's own background sessions, how to link to it (handed over by
+     * the server through a page binding, never in a URL); null in a user's page.
+     */
+    sessionLink(): Promise<SessionLink | null>;
+    /** In a background session: tells the server why Ensemble could not start or serve here. */
+    reportSessionProblem(message: string): void;
     /** Deletes `extension_settings[key]` and saves ST's settings. */
     removeSettings(key: string): void;
     /** This browser's own storage (survives a reload or a crash of the page; never sent to ST's server). Values unvalidated. */

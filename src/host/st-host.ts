@@ -1,11 +1,12 @@
 import { EnsembleError } from '../shared/errors';
 import { log } from '../shared/log';
 import { createDom, type Purifier } from './dom';
-import type { Host, HostEvent, SlashCommandSpec } from './host';
+import type { Host, HostEvent, SessionLink, SlashCommandSpec } from './host';
 import { createBridgeAccess } from './st-bridge';
 import { createFileAccess } from './st-files';
 import { createChatAccess } from './st-chat';
 import { ctx } from './st-context';
+import { createSettingsGuard } from './st-settings-guard';
 import { createUi } from './st-ui';
 import { importStModule, slashCommandModules } from './st-modules';
 
@@ -54,6 +55,7 @@ export async function createStHost(): Promise<Host> {
     ]);
 
     const dom = createDom(document, DOMPurify);
+    const settingsGuard = createSettingsGuard();
     const host: Host = {
         on(event, handler) {
             const name = eventName(event);
@@ -92,6 +94,9 @@ export async function createStHost(): Promise<Host> {
             c.extensionSettings[key] = value;
             c.saveSettingsDebounced();
         },
+        holdSettingsSaves: () => settingsGuard.hold(),
+        sessionLink: () => sessionLink(),
+        reportSessionProblem: (message) => reportSessionProblem(message),
         removeSettings(key) {
             const c = ctx();
             if (!(key in c.extensionSettings)) return;
@@ -145,6 +150,21 @@ export async function createStHost(): Promise<Host> {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
     return host;
+}
+
+/** The binding the bridge server's session browser puts in its pages (Playwright's exposeBinding). */
+type SessionBinding = (what: 'config' | 'problem', detail?: string) => Promise<unknown>;
+const sessionBinding = () => (window as unknown as { __ensembleSession?: SessionBinding }).__ensembleSession;
+
+export async function sessionLink(): Promise<SessionLink | null> {
+    const binding = sessionBinding();
+    if (typeof binding !== 'function') return null;
+    const v = await binding('config') as Partial<SessionLink> | null;
+    return v && typeof v.url === 'string' && typeof v.token === 'string' && typeof v.id === 'string' ? { url: v.url, token: v.token, id: v.id } : null;
+}
+
+export function reportSessionProblem(message: string): void {
+    void sessionBinding()?.('problem', message);
 }
 
 /** Selects through ST's own dropdown, so ST's connection manager applies and records it as usual. */

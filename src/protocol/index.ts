@@ -55,7 +55,8 @@ const chatFile = () => z.string().check(z.minLength(1), z.maxLength(300));
 
 /** Frames the extension sends. */
 export const ExtensionFrameSchema = z.discriminatedUnion('type', [
-    z.object({ type: z.literal('hello'), v: z.int(), token: z.string().check(z.maxLength(500)), tab: id(), version: z.string() }),
+    /** `session`: a background session the bridge server started itself (its own headless page), not a user's tab. */
+    z.object({ type: z.literal('hello'), v: z.int(), token: z.string().check(z.maxLength(500)), tab: id(), version: z.string(), session: z.optional(z.boolean()) }),
     z.object({ type: z.literal('catalog'), models: z.array(ModelInfoSchema).check(z.maxLength(10_000)) }),
     /** `unavailable`: why this tab can't serve now (its ST session refuses it), in words for the user; absent when it can. */
     z.object({ type: z.literal('status'), busy: z.boolean(), queued: z.int(), unavailable: z.optional(z.string().check(z.maxLength(500))) }),
@@ -84,6 +85,8 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
         /** The bridge chat whose conversation this request continues (from the server's index); absent: a new one. */
         chat: z.optional(chatFile()),
     }),
+    /** To a user's tab: background sessions serve the bridge now (`sessions` > 0), so this tab takes no requests; 0: it serves again. */
+    z.object({ type: z.literal('standby'), sessions: z.int() }),
     /** The server stored an `import_chats` frame's entries: the tab may now remove them from ST's settings. */
     z.object({ type: z.literal('chats_imported'), added: z.int() }),
     z.object({ type: z.literal('cancel'), id: id() }),

@@ -89,7 +89,7 @@ await runSuite(st, checks, 'bridge guest', async (browser) => {
         await st.slash(a.page, '/profile-create Made-In-A');
         await a.page.evaluate(() => { document.getElementById('fast_ui_mode')?.click(); });
         await st.flushSettings(a.page);
-        const fastUiInA = await a.page.evaluate(() => SillyTavern.getContext().powerUserSettings.fast_ui_mode);
+        const fastUiInA = await a.page.evaluate(async () => (await import('/scripts/power-user.js')).power_user.fast_ui_mode);
         const saved = settingsOnDisk();
         check('browser A\'s new profile and setting are on disk', profileNames(saved).includes('Made-In-A') && saved.power_user.fast_ui_mode === fastUiInA, { profiles: profileNames(saved), fastUi: saved.power_user.fast_ui_mode });
         const savesInB = watchSettingsSaves(b.page);
@@ -124,7 +124,8 @@ await runSuite(st, checks, 'bridge guest', async (browser) => {
         // ---- 3. a newer tab in browser B's own context takes over its session ----
         const b2 = await b.context.newPage();
         await b2.goto(st.ST_URL, { waitUntil: 'domcontentloaded' });
-        await st.waitForReady(b2);
+        // (the rig's waitForReady needs its probe, which only openST's own pages carry)
+        await b2.waitForFunction(() => (window.SillyTavern?.getContext?.().characters?.length ?? 0) > 0 && !!document.getElementById('ensemble_settings'), null, { timeout: 90_000 });
         const took = await waitUntil(async () => /took over the session/.test(await statusText(b.page)), 30_000);
         check('the older tab in the same browser says another tab took over its session', took, await statusText(b.page));
         const health = await (await fetch(`${server.base}/health`)).json();
@@ -158,7 +159,7 @@ await runSuite(st, checks, 'bridge guest', async (browser) => {
         check('the client of the interrupted request gets an error', /^error 50\d/.test(await pending));
         await st.waitForReady(page);
         await page.waitForFunction(() => /^connected/.test(document.querySelector('[data-ens="bridge-status"]')?.textContent ?? ''), null, { timeout: 30_000 });
-        const repaired = await waitUntil(() => page.evaluate(() => !localStorage.getItem('ensemble_bridge_journal')), 15_000);
+        const repaired = await waitUntil(() => page.evaluate(() => !window.localStorage.getItem('ensemble_bridge_journal')), 15_000);
         const place = await page.evaluate(() => ({ chat: SillyTavern.getContext().getCurrentChatId(), group: SillyTavern.getContext().groupId }));
         check('after the reload the user is back in their own chat', repaired && place.chat === bobOwn, place);
         check('Alice\'s card still points at her own chat', (await cardChat(page, aliceAvatar)) === aliceOwn, await cardChat(page, aliceAvatar));

@@ -171,6 +171,27 @@ export abstract class FakeStBase implements Partial<Host> {
         this.counts.settingsSaves++;
     }
 
+    /** How many holds on ST's settings saves are open (holdSettingsSaves). */
+    settingsHolds = 0;
+    async holdSettingsSaves(): Promise<() => Promise<void>> {
+        this.settingsHolds++;
+        let released = false;
+        return async () => {
+            if (!released) this.settingsHolds--;
+            released = true;
+        };
+    }
+
+    /** Set to make this fake one of the bridge server's background sessions. */
+    session: { url: string; token: string; id: string } | null = null;
+    readonly sessionProblems: string[] = [];
+    async sessionLink() {
+        return this.session;
+    }
+    reportSessionProblem(message: string): void {
+        this.sessionProblems.push(message);
+    }
+
     removeSettings(key: string): void {
         if (!(key in this.st.extensionSettings)) return;
         delete this.st.extensionSettings[key];

@@ -15,9 +15,13 @@ export interface BridgeClientOptions {
     url: string;
     token: string;
     version: string;
+    /** This page's tab id (a background session's own id); default: a random one per page. */
+    tab?: string;
+    /** This page is one of the bridge server's background sessions. */
+    session?: boolean;
     /** Called once per welcome (with what the server shares for client setup): send the catalog and status. */
     onWelcome: (api?: { url: string; key?: string }) => void;
-    onFrame: (frame: Extract<ServerFrame, { type: 'request' | 'cancel' | 'chats_imported' }>) => void;
+    onFrame: (frame: Extract<ServerFrame, { type: 'request' | 'cancel' | 'chats_imported' | 'standby' }>) => void;
     onStatus: (status: BridgeStatus) => void;
 }
 
@@ -43,10 +47,12 @@ export class BridgeClient {
     private retryTimer: ReturnType<typeof setTimeout> | null = null;
     private watchdog: ReturnType<typeof setTimeout> | null = null;
     private wanted = false;
-    private readonly tab = Math.random().toString(36).slice(2, 12);
+    private readonly tab: string;
     status: BridgeStatus = { state: 'off', lastError: '' };
 
-    constructor(private readonly host: Host, private readonly options: BridgeClientOptions) {}
+    constructor(private readonly host: Host, private readonly options: BridgeClientOptions) {
+        this.tab = options.tab ?? Math.random().toString(36).slice(2, 12);
+    }
 
     connect(): void {
         this.wanted = true;
@@ -82,7 +88,9 @@ export class BridgeClient {
         }
         this.socket = socket;
         socket.onopen = () => {
-            socket.send(encode({ type: 'hello', v: PROTOCOL_VERSION, token: this.options.token, tab: this.tab, version: this.options.version }));
+            socket.send(encode({
+                type: 'hello', v: PROTOCOL_VERSION, token: this.options.token, tab: this.tab, version: this.options.version, ...(this.options.session ? { session: true } : {}),
+            }));
             this.feedWatchdog();
         };
         socket.onmessage = (data) => this.onMessage(socket, data);
@@ -136,6 +144,7 @@ export class BridgeClient {
             case 'request':
             case 'cancel':
             case 'chats_imported':
+            case 'standby':
                 this.options.onFrame(frame);
         }
     }

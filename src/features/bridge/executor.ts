@@ -20,6 +20,8 @@ interface BridgeChat {
     target: ChatTarget;
     /** A group turn: several speakers, named in the reply; no rotation pool. */
     group: boolean;
+    /** Whether `file` is the chat open now. */
+    isOpen(file: string): boolean;
     /** Opens chat `file`, first writing it from `history` when given. */
     open(file: string, history: ChatMessage[] | null): Promise<void>;
     /** The reply as the client gets it, from the messages ST added. */
@@ -44,6 +46,12 @@ export class BridgeExecutor {
         private readonly send: (frame: ExtensionFrame) => void,
         private readonly rotation?: { begin(): unknown; end(): void },
         private readonly sideTasks: () => readonly RegExp[] = () => [],
+        /**
+         * `tab`: a user's ST tab, whose place and chat pointers are put back after each request. `session`: one of
+         * the bridge server's own headless pages, with no user to put back: the conversation's bridge chat stays
+         * open between its turns, and the server keeps ST's settings, cards and group files from being written.
+         */
+        private readonly mode: 'tab' | 'session' = 'tab',
     ) {
         host.on('streamToken', (text) => this.stream?.token(text));
         host.on('groupMemberDrafted', (chId) => {
@@ -157,6 +165,7 @@ export class BridgeExecutor {
         return this.inBridgeChat(request, turns, {
             target: { kind: 'character', avatar },
             group: false,
+            isOpen: (file) => { const at = this.host.currentChatRef(); return at.kind === 'character' && at.avatar === avatar && at.file === file; },
             open: (file, history) => this.host.openCharacterChatFile(index, file, history && history.map((m) => this.toStMessage(m, character.name))),
             reply: (replies) => replies.at(-1)?.mes ?? '',
         });
@@ -172,6 +181,7 @@ export class BridgeExecutor {
         return this.inBridgeChat(request, turns, {
             target: { kind: 'group', id: groupId },
             group: true,
+            isOpen: (file) => { const at = this.host.currentChatRef(); return at.kind === 'group' && at.id === groupId && at.chatId === file; },
             open: (file, history) => this.host.openGroupChatFile(groupId, file, history && history.flatMap((m) => (m.role === 'user'
                 ? [this.toStMessage(m, '')]
                 : parseGroupReply(m.content, names, first).map((p) => this.toStMessage({ role: 'assistant', content: p.mes }, p.name))))),
@@ -189,21 +199,19 @@ export class BridgeExecutor {
     private async inBridgeChat(request: Request, turns: ChatMessage[], chat: BridgeChat): Promise<{ text: string; chat: string }> {
         const history = turns.slice(0, -1);
         await this.waitForIdle(request.id);
+        if (this.mode === 'session') {
+            const file = request.chat ?? this.newChatName(request.id);
+            if (!(request.chat && chat.isOpen(request.chat))) await chat.open(file, request.chat ? null : history);
+            return { text: await this.generate(request, turns, chat), chat: file };
+        }
         const back = this.host.currentChatRef();
         const own = this.host.chatPointer(chat.target) ?? '';
         const file = request.chat ?? this.newChatName(request.id);
         this.journal.begin(chat.target, own, back);
+        const releaseSettings = await this.host.holdSettingsSaves();
         try {
             await chat.open(file, request.chat ? null : history);
-            const stream = new ReplyStream(chat.group, (text) => this.send({ type: 'delta', id: request.id, text }));
-            this.stream = stream;
-            if (!chat.group) this.rotation?.begin();
-            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
-            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
-            const reply = chat.reply(replies);
-            // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
-            stream.finish(reply);
-            return { text: reply, chat: file };
+            return { text: await this.generate(request, turns, chat), chat: file };
         } finally {
             this.stream = null;
             try {
@@ -215,7 +223,26 @@ export class BridgeExecutor {
                 this.journal.end();
             } catch (err) {
                 this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
+            } finally {
+                await releaseSettings();
             }
+        }
+    }
+
+    /** The user turn sent in the open bridge chat, ST's reply streamed as deltas. */
+    private async generate(request: Request, turns: ChatMessage[], chat: BridgeChat): Promise<string> {
+        const stream = new ReplyStream(chat.group, (text) => this.send({ type: 'delta', id: request.id, text }));
+        this.stream = stream;
+        try {
+            if (!chat.group) this.rotation?.begin();
+            const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
+            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            const reply = chat.reply(replies);
+            // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
+            stream.finish(reply);
+            return reply;
+        } finally {
+            this.stream = null;
         }
     }
 

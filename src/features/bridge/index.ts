@@ -1,4 +1,4 @@
-import type { Host } from '../../host/host';
+import type { Host, SessionLink } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { textOption } from '../../shared/options';
 import bridgeSection from '../../../templates/bridge-section.html';
@@ -22,9 +22,10 @@ export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
 /** How often a linked tab asks ST whether its session still works (another tab may have taken it over). */
 const SESSION_CHECK_MS = 10_000;
 
-function describe(status: BridgeStatus, executor: BridgeExecutor): string {
+function describe(status: BridgeStatus, executor: BridgeExecutor, sessions: number): string {
     switch (status.state) {
         case 'connected':
+            if (sessions > 0) return `linked; served by ${sessions} background session${sessions === 1 ? '' : 's'} of the bridge server (this tab takes no requests)`;
             if (executor.unavailable) return `linked, but not serving: ${executor.unavailable}`;
             return `connected${executor.busy ? ', answering a request' : ''}${executor.queued ? `, ${executor.queued} waiting` : ''}`;
         case 'connecting': return 'connecting…';
@@ -35,7 +36,7 @@ function describe(status: BridgeStatus, executor: BridgeExecutor): string {
 }
 
 /** The bridge: the panel section, the WebSocket client, the catalog and the executor. */
-export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, profiles: ProfilesController): BridgeClient {
+export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, profiles: ProfilesController, session: SessionLink | null = null): BridgeClient {
     const rotation = new Rotation(host, store);
     profiles.setRequestOverride(() => rotation.active());
     let catalog: Catalog = buildCatalog(host);
@@ -46,10 +47,12 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     // The executor reports through the client, which exists once constructed below.
     let client: BridgeClient | null = null;
     const journal = new BridgeJournal(host);
+    /** Background sessions the server says serve the bridge now (this tab then stands by). */
+    let standby = 0;
     const executor = new BridgeExecutor(host, () => catalog, journal, (f) => {
         client?.send(f);
         if (f.type === 'status') render();
-    }, rotation, () => compilePatterns(store.get().bridge.sideTaskPatterns));
+    }, rotation, () => compilePatterns(store.get().bridge.sideTaskPatterns), session ? 'session' : 'tab');
     const sendCatalog = (force = false) => {
         catalog = buildCatalog(host);
         const json = JSON.stringify(catalog.models);
@@ -57,26 +60,32 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
         if (client?.send({ type: 'catalog', models: catalog.models })) sentCatalog = json;
     };
     function render() {
-        if (statusEl.el && client) statusEl.el.textContent = describe(client.status, executor);
+        if (statusEl.el && client) statusEl.el.textContent = describe(client.status, executor, standby);
     }
     const make = () => {
         const s = store.get().bridge;
         client?.disconnect();
         client = new BridgeClient(host, {
-            url: s.url, token: s.token, version: VERSION,
+            // A background session links with what the server handed it, never with (or into) ST's settings.
+            ...(session ? { url: session.url, token: session.token, tab: session.id, session: true } : { url: s.url, token: s.token }),
+            version: VERSION,
             onWelcome: (api) => {
                 serverApi = api ?? null;
                 sendCatalog(true);
-                void journal.repair();
+                if (!session) void journal.repair();
                 void executor.checkSession().finally(render);
                 client?.send({ type: 'status', busy: executor.busy, queued: executor.queued });
                 const old = oldIndex();
-                if (old) client?.send({ type: 'import_chats', chats: old });
+                if (old && !session) client?.send({ type: 'import_chats', chats: old });
                 nextchat.render();
             },
             onFrame: (frame) => {
                 if (frame.type === 'request') executor.enqueue(frame);
                 else if (frame.type === 'cancel') executor.cancel(frame.id);
+                else if (frame.type === 'standby') {
+                    standby = frame.sessions;
+                    render();
+                }
                 // The server has the old index now: ST's settings no longer carry it.
                 else host.removeSettings(OLD_INDEX_KEY);
             },
@@ -101,7 +110,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     setInterval(() => {
         if (client?.status.state === 'connected' && !executor.busy) void executor.checkSession().finally(render);
     }, SESSION_CHECK_MS);
-    host.on('appReady', () => void journal.repair());
+    if (!session) host.on('appReady', () => void journal.repair());
 
     if (panel) {
         const frag = host.dom.fragment(bridgeSection);
@@ -132,7 +141,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
         serverApi: () => serverApi,
     });
     const first = make();
-    if (store.get().bridge.autoConnect && store.get().bridge.token) first.connect();
+    if (session || (store.get().bridge.autoConnect && store.get().bridge.token)) first.connect();
     return first;
 }
 

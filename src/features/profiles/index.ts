@@ -10,7 +10,7 @@ import { offerMmcImport } from './mmc-import';
 import { wireProfilesSection } from './panel-section';
 
 /** Per-character models: routing, UI in the card and group editors, the panel section and slash commands. */
-export async function startProfiles(host: Host, store: SettingsStore, panel: HTMLElement | null): Promise<ProfilesController> {
+export async function startProfiles(host: Host, store: SettingsStore, panel: HTMLElement | null, { offerImport = true } = {}): Promise<ProfilesController> {
     const controller = new ProfilesController(host, store);
     controller.start();
     if (panel) wireProfilesSection(host, store, panel);
@@ -20,7 +20,7 @@ export async function startProfiles(host: Host, store: SettingsStore, panel: HTM
     host.on('appReady', async () => {
         void controller.presets.refresh();
         try {
-            await offerMmcImport(host, store);
+            if (offerImport) await offerMmcImport(host, store);
         } catch (err) {
             host.toast('error', `Multi-Model Chat import failed: ${errorMessage(err)}`, 'Ensemble');
         }
