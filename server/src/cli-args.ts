@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS, type StartOptions } from './server';
 
-export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main.js [options])
+export const USAGE = `Usage: npm start -- [options]   (or: npx ensemble-bridge [options]; node server/dist/main.js [options])
+  Stop it with Ctrl-C or SIGTERM: open requests get an error, then it exits with code 0.
 
   --port N            port (env ENSEMBLE_PORT; default ${DEFAULTS.port})
   --host H            address to listen on (env ENSEMBLE_HOST; default ${DEFAULTS.host})
