@@ -23,6 +23,12 @@ export const DEFAULTS = {
     cancelGraceMs: 10_000,
     maxPayload: 16 * 1024 * 1024,
     shareApiKey: true,
+    /**
+     * How long an idle HTTP connection stays open. Node's 5 s default races clients that reuse a
+     * pooled connection just as the server closes it ("other side closed" in the openai SDK under
+     * load, issue #11); 65 s outlasts the usual client and proxy pools (60 s).
+     */
+    httpKeepAliveMs: 65_000,
 } as const;
 
 export interface StartOptions {
@@ -86,6 +92,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
+    server.keepAliveTimeout = DEFAULTS.httpKeepAliveMs;
+    // Above the keep-alive time, or a reused connection could time out waiting for its next headers.
+    server.headersTimeout = DEFAULTS.httpKeepAliveMs + 1000;
     let url = ''; // known once listening (port 0 picks one); no tab can link before that
     // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
     const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });

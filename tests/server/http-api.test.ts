@@ -125,6 +125,18 @@ describe('request validation', () => {
     });
 });
 
+describe('connections', () => {
+    it('keeps idle connections for 65 s and says so in Keep-Alive, so pooled clients do not race a 5 s close', async () => {
+        t = await startTestServer();
+        const res = await fetch(`${t.server.url}/health`);
+        expect(res.headers.get('keep-alive')).toBe('timeout=65');
+        const json = await t.fetch('/v1/models');
+        expect(json.headers.get('keep-alive')).toBe('timeout=65');
+        // Headers of a reused connection's next request must not time out before the connection does.
+        expect(t.server.server.headersTimeout).toBeGreaterThan(t.server.server.keepAliveTimeout);
+    });
+});
+
 describe('CORS', () => {
     const preflight = (origin: string) => fetch(`${t.server.url}/v1/chat/completions`, {
         method: 'OPTIONS',
