@@ -12,6 +12,8 @@ export interface LinkOptions {
     checkToken: (token: string) => boolean;
     stOrigins: readonly string[] | null;
     helloTimeoutMs: number;
+    /** Bytes a socket may send before its hello is accepted (frame headers included); more drops it. */
+    helloMaxBytes: number;
     serverName: string;
     /** The API's base URL and maybe a client key for `welcome`; a getter, as the port is known only once listening. */
     api: () => WelcomeApi;
@@ -51,9 +53,24 @@ export class BridgeLink {
     private tab: Tab | null = null;
     private ended = false;
     private readonly helloTimer: NodeJS.Timeout;
+    private unlinkedBytes = 0;
+    private readonly countUnlinked: (chunk: Buffer) => void;
 
-    constructor(private readonly ws: WebSocket, req: IncomingMessage, private readonly opts: LinkOptions) {
+    constructor(private readonly ws: WebSocket, private readonly req: IncomingMessage, private readonly opts: LinkOptions) {
         const origin = req.headers.origin;
+        // ws buffers a whole message (up to maxPayload, 16 MiB) before it reaches us, and ws has no
+        // per-socket limit to lower until the hello: so the raw bytes of an unlinked socket are counted
+        // as they arrive, and a socket past the limit is dropped before ws has buffered much of it.
+        this.countUnlinked = (chunk) => {
+            if (this.tab || this.ended) return; // the chunk that carried the hello may carry more
+            this.unlinkedBytes += chunk.length;
+            if (this.unlinkedBytes <= opts.helloMaxBytes) return;
+            opts.log.warn(`dropped a bridge socket that sent over ${opts.helloMaxBytes} bytes before its hello`);
+            this.ended = true;
+            clearTimeout(this.helloTimer);
+            ws.terminate();
+        };
+        req.socket.on('data', this.countUnlinked);
         ws.on('pong', () => { this.alive = true; });
         ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
         ws.on('close', () => this.onClose());
@@ -127,6 +144,7 @@ export class BridgeLink {
             return this.refuse('token', "The link token does not match this bridge server's (see its secrets.json).", CLOSE.badToken);
         }
         clearTimeout(this.helloTimer);
+        this.req.socket.off('data', this.countUnlinked); // linked: ws's maxPayload is the limit now
         this.send({ type: 'welcome', v: PROTOCOL_VERSION, server: this.opts.serverName, api: this.opts.api() });
         this.tab = this.opts.relay.addTab(hello.tab, {
             send: (frame) => this.send(frame),

@@ -22,6 +22,8 @@ export const DEFAULTS = {
     earlyHeadersMs: 20_000,
     cancelGraceMs: 10_000,
     maxPayload: 16 * 1024 * 1024,
+    /** Before the hello (a few hundred bytes) only this much: unauthenticated sockets cannot hold 16 MiB each. */
+    helloMaxBytes: 8 * 1024,
     shareApiKey: true,
     /**
      * How long an idle HTTP connection stays open. Node's 5 s default races clients that reuse a
@@ -54,6 +56,7 @@ export interface StartOptions {
     earlyHeadersMs?: number;
     cancelGraceMs?: number;
     maxPayload?: number;
+    helloMaxBytes?: number;
     /** false: `welcome` carries only the API's URL, not the first API key. Default true. */
     shareApiKey?: boolean;
     log?: Logger;
@@ -99,7 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
     const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });
     const bridge = attachBridge(server, {
-        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs,
+        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs, helloMaxBytes: o.helloMaxBytes,
         serverName: SERVER_NAME, api, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
     });
 

@@ -141,6 +141,19 @@ describe('bad frames', () => {
         });
     }
 
+    it('drops a socket that sends more than 8 KiB before its hello, without reading the rest', async () => {
+        t = await startTestServer();
+        const early = await open();
+        early.send('x'.repeat(4 * 1024 * 1024));
+        // Dropped (no close frame), not read to the end and refused as a bad hello (4000).
+        expect((await early.closed).code).toBe(1006);
+        expect(t.logs.join('\n')).toMatch(/over 8192 bytes before its hello/);
+        // A hello of ordinary size still links, and then big frames are read (the 1 MB cases above).
+        const peer = await open();
+        peer.send(hello({ version: 'x'.repeat(4000) }));
+        await peer.next('welcome');
+    });
+
     it('closes a tab that sends garbage mid-request, and its client gets 502', async () => {
         t = await startTestServer();
         const peer = await t.link({ answer: (req, p) => { p.send({ type: 'delta', id: req.id, text: 'a' }); p.send('{oops'); } });
