@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { apiKeyAuth } from './api-key';
 import { limitBody } from './body-limit';
+import { hostGuard } from './host-guard';
 import { chatCompletions } from './completions';
 import { ApiError, toApiError } from './errors';
 import type { Logger } from './log';
@@ -13,6 +14,8 @@ import type { Relay } from './relay';
 export interface AppOptions {
     relay: Relay;
     checkApiKey: (key: string) => boolean;
+    /** `Host` names served besides loopback ones (normalized, see origins.ts). */
+    allowedHosts: readonly string[];
     /** Browser origins allowed to call the API (CORS); empty: none. */
     corsOrigins: readonly string[];
     bodyLimit: number;
@@ -32,6 +35,7 @@ export function createApp(o: AppOptions): Hono {
     const app = new Hono();
     const started = Math.floor(Date.now() / 1000);
 
+    app.use('*', hostGuard(o.allowedHosts));
     // An explicit allowlist: hono's cors() defaults to `*`. Preflights end here, before auth.
     app.use('*', cors({
         origin: (origin) => (o.corsOrigins.includes(origin) ? origin : null),

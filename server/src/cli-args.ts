@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { normalizeHostName } from './origins';
 import { DEFAULTS, type StartOptions } from './server';
 
 export const USAGE = `Usage: npm start -- [options]   (or: npx ensemble-bridge [options]; node server/dist/main.js [options])
@@ -9,6 +10,9 @@ export const USAGE = `Usage: npm start -- [options]   (or: npx ensemble-bridge [
   --port N            port (env ENSEMBLE_PORT; default ${DEFAULTS.port})
   --host H            address to listen on (env ENSEMBLE_HOST; default ${DEFAULTS.host})
   --allow-remote      required for a host other than loopback
+  --allowed-host NAME a Host name the server answers besides 127.0.0.1, localhost and [::1] (any port);
+                      repeatable (env ENSEMBLE_ALLOWED_HOSTS, comma-separated); the --host address is
+                      always allowed. Other names get 403 (protection against DNS rebinding)
   --cors-origin a,b   browser origins allowed to call the API (env ENSEMBLE_CORS_ORIGINS; default none)
   --st-origin a,b     origins allowed to open the bridge WebSocket (env ENSEMBLE_ST_ORIGINS;
                       default: any http(s) page on 127.0.0.1, localhost or [::1], any port)
@@ -61,6 +65,14 @@ function size(text: string): number {
     return n;
 }
 
+function hostNames(names: string[]): string[] {
+    try {
+        return names.map(normalizeHostName);
+    } catch (err) {
+        throw new UsageError(`--allowed-host: ${(err as Error).message}`);
+    }
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     let values;
@@ -71,6 +83,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
             allowPositionals: false,
             options: {
                 port: { type: 'string' }, host: { type: 'string' }, 'allow-remote': { type: 'boolean' },
+                'allowed-host': { type: 'string', multiple: true },
                 'cors-origin': { type: 'string' }, 'st-origin': { type: 'string' }, 'data-dir': { type: 'string' },
                 'body-limit': { type: 'string' }, timeout: { type: 'string' }, 'queue-limit': { type: 'string' },
                 'no-share-key': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -85,6 +98,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
         host: values.host ?? env.ENSEMBLE_HOST ?? DEFAULTS.host,
         port: port === undefined ? DEFAULTS.port : int('--port', port, 0, 65535),
         allowRemote: values['allow-remote'] ?? false,
+        allowedHosts: hostNames(values['allowed-host'] ?? list(env.ENSEMBLE_ALLOWED_HOSTS)),
         corsOrigins: list(values['cors-origin'] ?? env.ENSEMBLE_CORS_ORIGINS),
         stOrigins: list(stOrigins).length ? list(stOrigins) : null,
     };

@@ -5,6 +5,8 @@ export type ApiErrorCode =
     | 'invalid_request'
     | 'invalid_json'
     | 'invalid_api_key'
+    | 'host_not_allowed'
+    | 'origin_not_allowed'
     | 'not_found'
     | 'model_not_found'
     | 'payload_too_large'
@@ -22,6 +24,8 @@ const STATUS: Record<ApiErrorCode, number> = {
     invalid_request: 400,
     invalid_json: 400,
     invalid_api_key: 401,
+    host_not_allowed: 403,
+    origin_not_allowed: 403,
     not_found: 404,
     model_not_found: 404,
     payload_too_large: 413,

@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from './app';
 import { attachBridge, BRIDGE_PATH } from './bridge-server';
 import { consoleLogger, type Logger } from './log';
-import { isLoopbackHost, normalizeOrigin } from './origins';
+import { isLoopbackHost, normalizeHostName, normalizeOrigin } from './origins';
 import { Relay } from './relay';
 import { secretMatcher } from './secrets';
 
@@ -44,6 +44,11 @@ export interface StartOptions {
     /** Required for a host other than loopback. */
     allowRemote?: boolean;
     corsOrigins?: string[];
+    /**
+     * `Host` names the server answers besides loopback ones (any port); the listening host is added
+     * when it is not loopback. Others get 403 (DNS rebinding).
+     */
+    allowedHosts?: string[];
     /** WebSocket Origin allowlist; unset: any http(s) origin on loopback. */
     stOrigins?: string[] | null;
     bodyLimit?: number;
@@ -89,10 +94,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const corsOrigins = (o.corsOrigins ?? []).map(normalizeOrigin);
     const stOrigins = o.stOrigins ? o.stOrigins.map(normalizeOrigin) : null;
+    const allowedHosts = [...(o.allowedHosts ?? []), ...(isLoopbackHost(o.host) ? [] : [o.host])].map(normalizeHostName);
 
     const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log });
     const app = createApp({
-        relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
+        relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, allowedHosts, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
     server.keepAliveTimeout = DEFAULTS.httpKeepAliveMs;
@@ -102,7 +108,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
     const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });
     const bridge = attachBridge(server, {
-        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs, helloMaxBytes: o.helloMaxBytes,
+        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, allowedHosts, helloTimeoutMs: o.helloTimeoutMs, helloMaxBytes: o.helloMaxBytes,
         serverName: SERVER_NAME, api, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
     });
 

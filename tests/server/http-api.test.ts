@@ -1,4 +1,5 @@
 // @vitest-environment node
+import http from 'node:http';
 import { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE } from './peer';
@@ -122,6 +123,48 @@ describe('request validation', () => {
         const res = await t.fetch('/v1/embeddings', { method: 'POST', body: '{}' });
         expect(res.status).toBe(404);
         expect((await res.json()).error.code).toBe('not_found');
+    });
+});
+
+/** A GET with a chosen Host header (fetch does not let one be set): status and JSON body. */
+function getWithHost(path: string, host: string): Promise<{ status: number; body: { error?: { code: string } } | null }> {
+    return new Promise((resolve, reject) => {
+        http.get(`${t.server.url}${path}`, { headers: { host, authorization: `Bearer ${KEY}` } }, (res) => {
+            let text = '';
+            res.on('data', (d) => { text += String(d); });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+        }).on('error', reject);
+    });
+}
+
+describe('Host header (DNS rebinding)', () => {
+    it('answers loopback names on any port, and refuses other names with 403 before auth and routes', async () => {
+        t = await startTestServer();
+        const port = t.server.port;
+        for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LocalHost', '127.0.0.1:1']) {
+            expect((await getWithHost('/health', host)).status, host).toBe(200);
+        }
+        for (const host of [`evil.example:${port}`, 'localhost.evil.example', '127.0.0.1.nip.io', 'bridge.lan']) {
+            for (const path of ['/health', '/v1/models', '/nowhere']) {
+                const res = await getWithHost(path, host);
+                expect(res.status, `${host} ${path}`).toBe(403);
+                expect(res.body?.error).toMatchObject({ code: 'host_not_allowed', type: 'invalid_request_error', message: expect.stringContaining('--allowed-host') });
+            }
+        }
+        // Not a host name at all: @hono/node-server cannot build the request's URL and answers 400 itself.
+        expect((await getWithHost('/health', 'evil@127.0.0.1')).status).toBe(400);
+    });
+
+    it('answers the names given with allowedHosts, and the address it listens on', async () => {
+        t = await startTestServer({ allowedHosts: ['Bridge.LAN', '[fd00::5]'] });
+        expect((await getWithHost('/v1/models', `bridge.lan:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/v1/models', '[FD00::5]')).status).toBe(200);
+        expect((await getWithHost('/v1/models', 'other.lan')).status).toBe(403);
+        await t.close();
+        t = await startTestServer({ host: '0.0.0.0', allowRemote: true });
+        expect((await getWithHost('/health', `0.0.0.0:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/health', `localhost:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/health', 'bridge.lan')).status).toBe(403);
     });
 });
 
