@@ -1,9 +1,10 @@
 // @vitest-environment node
 import http from 'node:http';
+import net from 'node:net';
 import { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE } from './peer';
-import { KEY, startTestServer, type TestServer } from './harness';
+import { eventually, KEY, startTestServer, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
@@ -116,6 +117,23 @@ describe('request validation', () => {
         const big = await chunked(sized(6000));
         expect(big.status).toBe(413);
         expect((await big.json()).error.code).toBe('payload_too_large');
+    });
+
+    it('does not log a chunked upload the client aborted as an internal error', async () => {
+        t = await startTestServer();
+        await t.link();
+        const answered: http.ServerResponse[] = [];
+        t.server.server.on('request', (_req, res: http.ServerResponse) => answered.push(res));
+        const socket = net.connect(t.server.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\n`
+            + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"model": "st-ch');
+        await eventually(() => answered.length === 1, 2000, 'the request to reach the server');
+        socket.destroy();
+        // The server has handled the failed read once it has ended its (undeliverable) answer.
+        await eventually(() => answered[0]?.writableEnded === true, 2000, 'the answer');
+        expect(answered[0]?.statusCode).toBe(400);
+        expect(t.logs.filter((l) => !/linked/.test(l))).toEqual([]);
     });
 
     it('answers 404 as JSON for unknown routes', async () => {
