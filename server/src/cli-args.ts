@@ -25,7 +25,8 @@ export const USAGE = `Usage: npm start -- [options]   (or: npx ensemble-bridge [
   --help              this text
 
 Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN (the extension's
-token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600).`;
+token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600). Keys limited
+to some models or with a rate limit are set in secrets.json (see server/README.md, "Scoped keys").`;
 
 export class UsageError extends Error {
     override name = 'UsageError';

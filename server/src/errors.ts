@@ -11,6 +11,7 @@ export type ApiErrorCode =
     | 'model_not_found'
     | 'payload_too_large'
     | 'queue_full'
+    | 'rate_limit_exceeded'
     | 'no_tab'
     | 'st_busy'
     | 'cancelled'
@@ -30,6 +31,7 @@ const STATUS: Record<ApiErrorCode, number> = {
     model_not_found: 404,
     payload_too_large: 413,
     queue_full: 429,
+    rate_limit_exceeded: 429,
     internal_error: 500,
     st_error: 502,
     tab_closed: 502,
@@ -94,3 +96,10 @@ export function toApiError(err: unknown): ApiError {
 
 /** Truncates user-supplied text before it is echoed in an error message. */
 export const clip = (text: string, max = 120): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/**
+ * The answer for a model the caller's key may not use: word for word the relay's for a model no tab
+ * offers (relay.ts `submit`), so a scoped key cannot tell a hidden model from a missing one.
+ */
+export const unknownModel = (model: string): ApiError =>
+    new ApiError('model_not_found', `The model '${clip(model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });

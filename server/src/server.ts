@@ -6,7 +6,8 @@ import { attachBridge, BRIDGE_PATH } from './bridge-server';
 import { consoleLogger, type Logger } from './log';
 import { isLoopbackHost, normalizeHostName, normalizeOrigin } from './origins';
 import { Relay } from './relay';
-import { secretMatcher } from './secrets';
+import { fullAccess, toApiKey, type ApiKeyEntry } from './key-scope';
+import { keyFinder, secretMatcher } from './secrets';
 
 export const SERVER_NAME = 'ensemble-bridge/0.1.0';
 
@@ -34,8 +35,8 @@ export const DEFAULTS = {
 } as const;
 
 export interface StartOptions {
-    /** Client API keys (`Authorization: Bearer <key>`); at least one. */
-    apiKeys: string[];
+    /** Client API keys (`Authorization: Bearer <key>`), each with full access or a scope; at least one. */
+    apiKeys: ApiKeyEntry[];
     /** The token the extension sends in `hello`. */
     linkToken: string;
     host?: string;
@@ -84,7 +85,8 @@ const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ?
 /** Starts the HTTP API and the extension's WebSocket on one port; resolves once it listens. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
     const o = { ...DEFAULTS, ...options, log: options.log ?? consoleLogger() };
-    if (!o.apiKeys.length || o.apiKeys.some((k) => !k)) throw new Error('startServer: at least one non-empty API key is required.');
+    const apiKeys = o.apiKeys.map(toApiKey);
+    if (!apiKeys.length || apiKeys.some((k) => !k.key)) throw new Error('startServer: at least one non-empty API key is required.');
     if (!o.linkToken) throw new Error('startServer: a link token is required.');
     if (!isLoopbackHost(o.host)) {
         if (!o.allowRemote) {
@@ -98,7 +100,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log });
     const app = createApp({
-        relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, allowedHosts, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
+        relay, identifyKey: keyFinder(apiKeys), corsOrigins, allowedHosts, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
     server.keepAliveTimeout = DEFAULTS.httpKeepAliveMs;
@@ -106,7 +108,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.headersTimeout = DEFAULTS.httpKeepAliveMs + 1000;
     let url = ''; // known once listening (port 0 picks one); no tab can link before that
     // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
-    const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });
+    // Only a key with full access: the panel offers it as "the" key for any character.
+    const shared = o.shareApiKey ? apiKeys.find(fullAccess)?.key : undefined;
+    const api = () => ({ url, ...(shared ? { key: shared } : {}) });
     const bridge = attachBridge(server, {
         relay, checkToken: secretMatcher([o.linkToken]), stOrigins, allowedHosts, helloTimeoutMs: o.helloTimeoutMs, helloMaxBytes: o.helloMaxBytes,
         serverName: SERVER_NAME, api, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
