@@ -32,7 +32,7 @@ const { FakeExtension, ALICE, BOB } = await import(pathToFileURL(path.join(outdi
 // --- the server, as `npm start` runs it -------------------------------------------------------
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bench-'));
 // The same node flags as `npm start` (package.json), so memory is measured as users run it.
-const NODE_FLAGS = JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts.start.match(/node ((?:--\S+ )*)server\/dist\/main\.js/)?.[1].trim().split(' ').filter(Boolean) ?? [];
+const NODE_FLAGS = JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts.start.match(/node ((?:--\S+ )*)scripts\/start\.mjs/)?.[1].trim().split(' ').filter(Boolean) ?? [];
 const child = spawn(process.execPath, [...NODE_FLAGS, 'server/dist/main.js', '--port', '0', '--data-dir', dataDir, '--queue-limit', '20000'], {
     env: { ...process.env, ENSEMBLE_API_KEYS: KEY, ENSEMBLE_LINK_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,17 +1,23 @@
 // Bundles server/src into server/dist/main.js for `npm start`. npm packages stay external: they are
 // installed dependencies (hono, @hono/node-server, ws, zod), resolved from node_modules at run time.
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+
+/** The project root, whatever the working directory (`npx ensemble-bridge` may run from anywhere). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SERVER_MAIN = path.join(ROOT, 'server', 'dist', 'main.js');
 
 export async function buildServer() {
     await build({
+        absWorkingDir: ROOT,
         entryPoints: ['server/src/main.ts'],
         bundle: true,
         format: 'esm',
         platform: 'node',
         target: 'node20',
         packages: 'external',
-        outfile: 'server/dist/main.js',
+        outfile: SERVER_MAIN,
         sourcemap: true,
         logLevel: 'warning',
     });

@@ -2,10 +2,12 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { apiKeyAuth } from './api-key';
+import { apiKeyAuth, type KeyEnv } from './api-key';
 import { limitBody } from './body-limit';
+import { hostGuard } from './host-guard';
 import { chatCompletions } from './completions';
 import { ApiError, toApiError } from './errors';
+import { modelAllowed, type ApiKey } from './key-scope';
 import type { Logger } from './log';
 import { modelList } from './openai-format';
 import type { Relay } from './relay';
@@ -15,7 +17,10 @@ export interface AppOptions {
     relay: Relay;
     /** The server's own ST sessions for /health; null when it runs none. */
     sessions?: () => SessionInfo[] | null;
-    checkApiKey: (key: string) => boolean;
+    /** The configured key a Bearer token equals, with its scope; null for none. */
+    identifyKey: (key: string) => ApiKey | null;
+    /** `Host` names served besides loopback ones (normalized, see origins.ts). */
+    allowedHosts: readonly string[];
     /** Browser origins allowed to call the API (CORS); empty: none. */
     corsOrigins: readonly string[];
     bodyLimit: number;
@@ -31,10 +36,11 @@ function fromHttpException(err: HTTPException): ApiError {
 }
 
 /** The OpenAI-compatible HTTP API. Every error is answered as `{error: {message, type, param, code}}`. */
-export function createApp(o: AppOptions): Hono {
-    const app = new Hono();
+export function createApp(o: AppOptions): Hono<KeyEnv> {
+    const app = new Hono<KeyEnv>();
     const started = Math.floor(Date.now() / 1000);
 
+    app.use('*', hostGuard(o.allowedHosts));
     // An explicit allowlist: hono's cors() defaults to `*`. Preflights end here, before auth.
     app.use('*', cors({
         origin: (origin) => (o.corsOrigins.includes(origin) ? origin : null),
@@ -49,8 +55,11 @@ export function createApp(o: AppOptions): Hono {
         return c.json({ ok: true, tabs, queued, ...(sessions ? { sessions } : {}) });
     });
 
-    app.use('/v1/*', apiKeyAuth(o.checkApiKey));
-    app.get('/v1/models', (c) => c.json(modelList(o.relay.models(), started)));
+    app.use('/v1/*', apiKeyAuth(o.identifyKey));
+    app.get('/v1/models', (c) => {
+        const key = c.get('apiKey');
+        return c.json(modelList(o.relay.models().filter((m) => modelAllowed(key, m.id)), started));
+    });
     app.post('/v1/chat/completions', limitBody(o.bodyLimit), chatCompletions(o.relay, { keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs }));
 
     app.notFound((c) => {

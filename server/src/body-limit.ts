@@ -14,7 +14,17 @@ export function limitBody(maxSize: number): MiddlewareHandler {
     const counted = bodyLimit({ maxSize, onError: tooLarge });
     return async (c, next) => {
         const length = c.req.header('content-length');
-        if (length === undefined || c.req.header('transfer-encoding') !== undefined) return counted(c, next);
+        if (length === undefined || c.req.header('transfer-encoding') !== undefined) {
+            let reading = true;
+            try {
+                return await counted(c, () => { reading = false; return next(); });
+            } catch (err) {
+                // hono's counter reads the whole body before the handler runs: a client that went away
+                // mid-upload (or broke the chunked framing) fails here, like c.req.text() in completions.
+                if (!reading || err instanceof ApiError) throw err;
+                throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
+            }
+        }
         if (!/^\d+$/.test(length) || Number(length) > maxSize) return tooLarge();
         await next();
     };

@@ -1,23 +1,34 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { BridgeLink, type LinkOptions } from './bridge-socket';
+import { ApiError } from './errors';
+import { hostRefused } from './host-guard';
+import { printable } from './log';
+import { hostAllowed, originAllowed } from './origins';
 
 export const BRIDGE_PATH = '/bridge';
 
 export interface BridgeServerOptions extends LinkOptions {
     heartbeatMs: number;
     maxPayload: number;
+    /** `Host` names served besides loopback ones (normalized, see origins.ts). */
+    allowedHosts: readonly string[];
+    /** WebSocket Origin allowlist; null: any http(s) origin on loopback. */
+    stOrigins: readonly string[] | null;
 }
 
-/** Writes a bare HTTP answer on a socket that asked to upgrade (nothing else owns it yet). */
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/** Answers an upgrade request with an OpenAI-shaped error instead of 101 (nothing else owns the socket yet). */
+function refuseUpgrade(socket: Duplex, err: ApiError): void {
+    const body = JSON.stringify(err.body);
+    socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`
+        + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 /**
  * The extension's WebSocket endpoint on the HTTP server's port (`/bridge`), with a heartbeat:
  * ws-level pings find dead peers (ws README pattern); protocol pings let the browser find a dead server.
+ * Host and Origin are checked before the upgrade, so a refused page never gets a 101.
  */
 export function attachBridge(server: Server, opts: BridgeServerOptions): { close(): void } {
     const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload });
@@ -25,8 +36,14 @@ export function attachBridge(server: Server, opts: BridgeServerOptions): { close
 
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         socket.on('error', () => socket.destroy()); // a peer resetting mid-handshake must not crash the server
+        if (!hostAllowed(req.headers.host, opts.allowedHosts)) return refuseUpgrade(socket, hostRefused(req.headers.host));
         const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-        if (path !== BRIDGE_PATH) return rejectUpgrade(socket, 404, 'Not Found');
+        if (path !== BRIDGE_PATH) return refuseUpgrade(socket, new ApiError('not_found', `There is no WebSocket at ${printable(path)}; the bridge is at ${BRIDGE_PATH}.`));
+        const origin = req.headers.origin;
+        if (!originAllowed(origin, opts.stOrigins)) {
+            opts.log.warn(`refused a bridge link from origin ${printable(origin ?? '')}; start the bridge with --st-origin ${printable(origin ?? '')} if that is SillyTavern`);
+            return refuseUpgrade(socket, new ApiError('origin_not_allowed', `Origin ${printable(origin ?? '')} may not link to this bridge; start the bridge with --st-origin ${printable(origin ?? '')} if that is SillyTavern.`));
+        }
         wss.handleUpgrade(req, socket, head, (ws) => {
             const link = new BridgeLink(ws, req, opts);
             links.add(link);

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, PROTOCOL_VERSION, encode, parseExtensionFrame, type ServerFrame } from '../../src/protocol/index';
-import type { Logger } from './log';
-import { originAllowed } from './origins';
+import { printable, type Logger } from './log';
 import type { Relay, Tab } from './relay';
 
 export type WelcomeApi = NonNullable<Extract<ServerFrame, { type: 'welcome' }>['api']>;
@@ -10,8 +9,9 @@ export type WelcomeApi = NonNullable<Extract<ServerFrame, { type: 'welcome' }>['
 export interface LinkOptions {
     relay: Relay;
     checkToken: (token: string) => boolean;
-    stOrigins: readonly string[] | null;
     helloTimeoutMs: number;
+    /** Bytes a socket may send before its hello is accepted (frame headers included); more drops it. */
+    helloMaxBytes: number;
     serverName: string;
     /** The API's base URL and maybe a client key for `welcome`; a getter, as the port is known only once listening. */
     api: () => WelcomeApi;
@@ -24,9 +24,6 @@ function reasonText(text: string): string {
     while (Buffer.byteLength(s) > 123) s = s.slice(0, -2);
     return s;
 }
-
-/** Extension-supplied text for a log line: printable, short. */
-const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 
 /** A hello from another protocol version may not match today's schema; its `v` is still worth reading. */
 function otherVersion(text: string): number | null {
@@ -43,7 +40,7 @@ function otherVersion(text: string): number | null {
 }
 
 /**
- * One extension WebSocket: Origin check, then `hello` (first frame, within the time limit), then
+ * One extension WebSocket (Host and Origin were checked before the upgrade): `hello` (first frame, within the time limit), then
  * frames for the relay. Any invalid frame closes this socket only.
  */
 export class BridgeLink {
@@ -51,9 +48,23 @@ export class BridgeLink {
     private tab: Tab | null = null;
     private ended = false;
     private readonly helloTimer: NodeJS.Timeout;
+    private unlinkedBytes = 0;
+    private readonly countUnlinked: (chunk: Buffer) => void;
 
-    constructor(private readonly ws: WebSocket, req: IncomingMessage, private readonly opts: LinkOptions) {
-        const origin = req.headers.origin;
+    constructor(private readonly ws: WebSocket, private readonly req: IncomingMessage, private readonly opts: LinkOptions) {
+        // ws buffers a whole message (up to maxPayload, 16 MiB) before it reaches us, and ws has no
+        // per-socket limit to lower until the hello: so the raw bytes of an unlinked socket are counted
+        // as they arrive, and a socket past the limit is dropped before ws has buffered much of it.
+        this.countUnlinked = (chunk) => {
+            if (this.tab || this.ended) return; // the chunk that carried the hello may carry more
+            this.unlinkedBytes += chunk.length;
+            if (this.unlinkedBytes <= opts.helloMaxBytes) return;
+            opts.log.warn(`dropped a bridge socket that sent over ${opts.helloMaxBytes} bytes before its hello`);
+            this.ended = true;
+            clearTimeout(this.helloTimer);
+            ws.terminate();
+        };
+        req.socket.on('data', this.countUnlinked);
         ws.on('pong', () => { this.alive = true; });
         ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
         ws.on('close', () => this.onClose());
@@ -61,11 +72,6 @@ export class BridgeLink {
         this.helloTimer = setTimeout(() => {
             this.refuse('hello', `No hello within ${opts.helloTimeoutMs / 1000} s.`, CLOSE.helloTimeout);
         }, opts.helloTimeoutMs);
-
-        if (!originAllowed(origin, opts.stOrigins)) {
-            opts.log.warn(`refused a bridge link from origin ${printable(origin ?? '')}`);
-            this.end(CLOSE.originRefused, `origin ${origin} not allowed; start the bridge with --st-origin ${origin}`);
-        }
     }
 
     get linked(): boolean {
@@ -127,6 +133,7 @@ export class BridgeLink {
             return this.refuse('token', "The link token does not match this bridge server's (see its secrets.json).", CLOSE.badToken);
         }
         clearTimeout(this.helloTimer);
+        this.req.socket.off('data', this.countUnlinked); // linked: ws's maxPayload is the limit now
         this.send({ type: 'welcome', v: PROTOCOL_VERSION, server: this.opts.serverName, api: this.opts.api() });
         this.tab = this.opts.relay.addTab(hello.tab, {
             send: (frame) => this.send(frame),

@@ -1,14 +1,19 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { normalizeHostName } from './origins';
 import { DEFAULTS, type StartOptions } from './server';
 import { parseSessions } from './session-config';
 
-export const USAGE = `Usage: npm start -- [options]   (or: node server/dist/main.js [options])
+export const USAGE = `Usage: npm start -- [options]   (or: npx ensemble-bridge [options]; node server/dist/main.js [options])
+  Stop it with Ctrl-C or SIGTERM: open requests get an error, then it exits with code 0.
 
   --port N            port (env ENSEMBLE_PORT; default ${DEFAULTS.port})
   --host H            address to listen on (env ENSEMBLE_HOST; default ${DEFAULTS.host})
   --allow-remote      required for a host other than loopback
+  --allowed-host NAME a Host name the server answers besides 127.0.0.1, localhost and [::1] (any port);
+                      repeatable (env ENSEMBLE_ALLOWED_HOSTS, comma-separated); the --host address is
+                      always allowed. Other names get 403 (protection against DNS rebinding)
   --cors-origin a,b   browser origins allowed to call the API (env ENSEMBLE_CORS_ORIGINS; default none)
   --st-origin a,b     origins allowed to open the bridge WebSocket (env ENSEMBLE_ST_ORIGINS;
                       default: any http(s) page on 127.0.0.1, localhost or [::1], any port)
@@ -30,7 +35,8 @@ Always on (the server runs SillyTavern itself, in headless browser sessions; no 
   --help              this text
 
 Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN (the extension's
-token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600).`;
+token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600). Keys limited
+to some models or with a rate limit are set in secrets.json (see server/README.md, "Scoped keys").`;
 
 export class UsageError extends Error {
     override name = 'UsageError';
@@ -70,6 +76,14 @@ function size(text: string): number {
     return n;
 }
 
+function hostNames(names: string[]): string[] {
+    try {
+        return names.map(normalizeHostName);
+    } catch (err) {
+        throw new UsageError(`--allowed-host: ${(err as Error).message}`);
+    }
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     let values;
@@ -80,6 +94,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
             allowPositionals: false,
             options: {
                 port: { type: 'string' }, host: { type: 'string' }, 'allow-remote': { type: 'boolean' },
+                'allowed-host': { type: 'string', multiple: true },
                 'cors-origin': { type: 'string' }, 'st-origin': { type: 'string' }, 'data-dir': { type: 'string' },
                 'body-limit': { type: 'string' }, timeout: { type: 'string' }, 'queue-limit': { type: 'string' },
                 'no-share-key': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -95,6 +110,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
         host: values.host ?? env.ENSEMBLE_HOST ?? DEFAULTS.host,
         port: port === undefined ? DEFAULTS.port : int('--port', port, 0, 65535),
         allowRemote: values['allow-remote'] ?? false,
+        allowedHosts: hostNames(values['allowed-host'] ?? list(env.ENSEMBLE_ALLOWED_HOSTS)),
         corsOrigins: list(values['cors-origin'] ?? env.ENSEMBLE_CORS_ORIGINS),
         stOrigins: list(stOrigins).length ? list(stOrigins) : null,
     };

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { CHAT_INDEX_FILE } from './chat-index';
 import { parseCli, UsageError, USAGE } from './cli-args';
-import { consoleLogger, type Logger } from './log';
+import { fullAccess, type ApiKeyEntry } from './key-scope';
+import { consoleLogger, printable, type Logger } from './log';
 import { isLoopbackHost } from './origins';
 import { loadSecrets } from './secrets';
 import { startServer, type RunningServer } from './server';
@@ -13,6 +14,15 @@ export interface CliOutput {
 }
 
 const defaultOutput = (): CliOutput => ({ print: (line) => console.log(line), log: consoleLogger() });
+
+/** `discord-bot (st-char-Alice; 20 per 60 s), key 3 (st-char-*)`: names and scopes, never a key. */
+function describeScopes(entries: ApiKeyEntry[]): string {
+    return entries.flatMap((entry, i) => {
+        if (typeof entry === 'string' || fullAccess(entry)) return [];
+        const scope = [entry.models?.join(', ') ?? 'every model', entry.rateLimit && `${entry.rateLimit.requests} per ${entry.rateLimit.perSeconds} s`].filter(Boolean);
+        return [`${entry.name ? printable(entry.name) : `key ${i + 1}`} (${scope.join('; ')})`];
+    }).join(', ');
+}
 
 /**
  * Parses flags and environment, loads or creates the secrets, starts the server and prints how to
@@ -38,6 +48,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: CliOut
         if (generated.linkToken) out.print(`  link token for the extension: ${generated.linkToken}`);
     }
     if (secrets.repairedMode) out.log.warn(`${secrets.file} was readable by other users; its mode is now 0600.`);
+    const scoped = describeScopes(secrets.apiKeys);
+    if (scoped) out.print(`Scoped API keys: ${scoped}`);
     const running = await startServer({
         ...cfg.server, apiKeys: secrets.apiKeys, linkToken: secrets.linkToken, log: out.log, chatIndexFile: path.join(cfg.dataDir, CHAT_INDEX_FILE),
     });

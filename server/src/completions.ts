@@ -3,7 +3,9 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { parseChatRequest } from './chat-request';
-import { ApiError, toApiError } from './errors';
+import type { KeyEnv } from './api-key';
+import { ApiError, toApiError, unknownModel } from './errors';
+import { modelAllowed } from './key-scope';
 import { chunk, chunkWriter, completion, unixNow } from './openai-format';
 import type { Relay } from './relay';
 import type { FinishReason, RelayRequest } from './relay-types';
@@ -22,7 +24,7 @@ export interface AnswerTiming {
 
 /** `POST /v1/chat/completions`: validation, then a JSON answer or an SSE stream. */
 export function chatCompletions(relay: Relay, timing: AnswerTiming) {
-    return async (c: Context) => {
+    return async (c: Context<KeyEnv>) => {
         let body: string;
         try {
             body = await c.req.text();
@@ -31,6 +33,9 @@ export function chatCompletions(relay: Relay, timing: AnswerTiming) {
             throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
         }
         const req = parseChatRequest(body);
+        // A model outside the key's scope is answered as a missing one. With no tab linked the relay
+        // answers no_tab for any model, so it answers this one too.
+        if (!modelAllowed(c.get('apiKey'), req.model) && relay.stats().tabs > 0) throw unknownModel(req.model);
         return req.stream ? answerStream(c, relay, req, timing.keepAliveMs) : answerJson(c, relay, req, timing);
     };
 }

@@ -5,10 +5,13 @@ export type ApiErrorCode =
     | 'invalid_request'
     | 'invalid_json'
     | 'invalid_api_key'
+    | 'host_not_allowed'
+    | 'origin_not_allowed'
     | 'not_found'
     | 'model_not_found'
     | 'payload_too_large'
     | 'queue_full'
+    | 'rate_limit_exceeded'
     | 'no_tab'
     | 'st_busy'
     | 'cancelled'
@@ -23,10 +26,13 @@ const STATUS: Record<ApiErrorCode, number> = {
     invalid_request: 400,
     invalid_json: 400,
     invalid_api_key: 401,
+    host_not_allowed: 403,
+    origin_not_allowed: 403,
     not_found: 404,
     model_not_found: 404,
     payload_too_large: 413,
     queue_full: 429,
+    rate_limit_exceeded: 429,
     internal_error: 500,
     st_error: 502,
     tab_closed: 502,
@@ -93,3 +99,10 @@ export function toApiError(err: unknown): ApiError {
 
 /** Truncates user-supplied text before it is echoed in an error message. */
 export const clip = (text: string, max = 120): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/**
+ * The answer for a model the caller's key may not use: word for word the relay's for a model no tab
+ * offers (relay.ts `submit`), so a scoped key cannot tell a hidden model from a missing one.
+ */
+export const unknownModel = (model: string): ApiError =>
+    new ApiError('model_not_found', `The model '${clip(model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });

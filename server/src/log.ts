@@ -18,3 +18,6 @@ export function consoleLogger(): Logger {
 }
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Outside text (a header, a tab id) for a log line: printable ASCII, short. */
+export const printable = (text: string): string => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);

@@ -2,10 +2,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from '../../src/shared/zod';
+import { ApiKeyEntrySchema, describeIssues, type ApiKey, type ApiKeyEntry } from './key-scope';
 
 /** Client API keys and the extension's link token: kept apart so one can be rotated without the other. */
 export interface Secrets {
-    apiKeys: string[];
+    /** As in the file: a string (every model) or an object with a scope (key-scope.ts). */
+    apiKeys: ApiKeyEntry[];
     linkToken: string;
     /** Where generated secrets live (also when every value came from the environment). */
     file: string;
@@ -16,7 +18,7 @@ export interface Secrets {
 }
 
 const SecretsFileSchema = z.object({
-    apiKeys: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    apiKeys: z.optional(z.array(ApiKeyEntrySchema).check(z.minLength(1))),
     linkToken: z.optional(z.string().check(z.minLength(1))),
 });
 type SecretsFile = z.infer<typeof SecretsFileSchema>;
@@ -41,8 +43,24 @@ function readSecretsFile(file: string): SecretsFile | null {
     }
     const parsed = SecretsFileSchema.safeParse(json);
     // The message names the fields, never their values.
-    if (!parsed.success) throw new Error(`${file} is invalid (${z.prettifyError(parsed.error)}); fix it or delete it.`);
+    const invalid = (problems: string[]) => new Error(`${file} is invalid:\n  ${problems.join('\n  ')}\nFix it, or delete it to generate new secrets.`);
+    if (!parsed.success) throw invalid(describeIssues(parsed.error.issues));
+    const duplicates = duplicateKeys(parsed.data.apiKeys ?? []);
+    if (duplicates.length) throw invalid(duplicates);
     return parsed.data;
+}
+
+/** The same key twice would give it two scopes: refused, naming the entries. */
+function duplicateKeys(entries: ApiKeyEntry[]): string[] {
+    const seen = new Map<string, number>();
+    const out: string[] = [];
+    entries.forEach((entry, i) => {
+        const key = typeof entry === 'string' ? entry : entry.key;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, i);
+        else out.push(`apiKeys[${i}]: the same key as apiKeys[${first}]`);
+    });
+    return out;
 }
 
 /** Writes via a private temp file and a rename, so the file never exists with wider permissions or half-written. */
@@ -89,6 +107,21 @@ export function loadSecrets(options: { dataDir: string; apiKeys?: string[]; link
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * keyFinder's answer for a candidate key: the configured entry it equals, or null. Constant-time as
+ * secretMatcher: every key is compared, whichever matches.
+ */
+export function keyFinder(keys: readonly ApiKey[]): (candidate: string) => ApiKey | null {
+    if (keys.length === 0 || keys.some((k) => !k.key)) throw new Error('keyFinder needs at least one non-empty key');
+    const digests = keys.map((k) => digest(k.key));
+    return (candidate) => {
+        const d = digest(candidate);
+        let found = -1;
+        digests.forEach((k, i) => { if (timingSafeEqual(d, k)) found = i; });
+        return keys[found] ?? null;
+    };
+}
 
 /**
  * A constant-time check against a set of secrets: both sides are hashed to equal-length digests

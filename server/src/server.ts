@@ -5,9 +5,10 @@ import { createApp } from './app';
 import { ChatIndexStore } from './chat-index';
 import { attachBridge, BRIDGE_PATH } from './bridge-server';
 import { consoleLogger, type Logger } from './log';
-import { isLoopbackHost, normalizeOrigin } from './origins';
+import { isLoopbackHost, normalizeHostName, normalizeOrigin } from './origins';
 import { Relay } from './relay';
-import { secretMatcher } from './secrets';
+import { fullAccess, toApiKey, type ApiKeyEntry } from './key-scope';
+import { keyFinder, secretMatcher } from './secrets';
 import { type SessionOptions, StSessions } from './st-sessions';
 
 export const SERVER_NAME = 'ensemble-bridge/0.1.0';
@@ -24,12 +25,20 @@ export const DEFAULTS = {
     earlyHeadersMs: 20_000,
     cancelGraceMs: 10_000,
     maxPayload: 16 * 1024 * 1024,
+    /** Before the hello (a few hundred bytes) only this much: unauthenticated sockets cannot hold 16 MiB each. */
+    helloMaxBytes: 8 * 1024,
     shareApiKey: true,
+    /**
+     * How long an idle HTTP connection stays open. Node's 5 s default races clients that reuse a
+     * pooled connection just as the server closes it ("other side closed" in the openai SDK under
+     * load, issue #11); 65 s outlasts the usual client and proxy pools (60 s).
+     */
+    httpKeepAliveMs: 65_000,
 } as const;
 
 export interface StartOptions {
-    /** Client API keys (`Authorization: Bearer <key>`); at least one. */
-    apiKeys: string[];
+    /** Client API keys (`Authorization: Bearer <key>`), each with full access or a scope; at least one. */
+    apiKeys: ApiKeyEntry[];
     /** The token the extension sends in `hello`. */
     linkToken: string;
     host?: string;
@@ -38,6 +47,11 @@ export interface StartOptions {
     /** Required for a host other than loopback. */
     allowRemote?: boolean;
     corsOrigins?: string[];
+    /**
+     * `Host` names the server answers besides loopback ones (any port); the listening host is added
+     * when it is not loopback. Others get 403 (DNS rebinding).
+     */
+    allowedHosts?: string[];
     /** WebSocket Origin allowlist; unset: any http(s) origin on loopback. */
     stOrigins?: string[] | null;
     bodyLimit?: number;
@@ -50,6 +64,7 @@ export interface StartOptions {
     earlyHeadersMs?: number;
     cancelGraceMs?: number;
     maxPayload?: number;
+    helloMaxBytes?: number;
     /** false: `welcome` carries only the API's URL, not the first API key. Default true. */
     shareApiKey?: boolean;
     /** Start the server's own SillyTavern sessions (headless pages of that ST) once listening. */
@@ -77,7 +92,8 @@ const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ?
 /** Starts the HTTP API and the extension's WebSocket on one port; resolves once it listens. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
     const o = { ...DEFAULTS, ...options, log: options.log ?? consoleLogger() };
-    if (!o.apiKeys.length || o.apiKeys.some((k) => !k)) throw new Error('startServer: at least one non-empty API key is required.');
+    const apiKeys = o.apiKeys.map(toApiKey);
+    if (!apiKeys.length || apiKeys.some((k) => !k.key)) throw new Error('startServer: at least one non-empty API key is required.');
     if (!o.linkToken) throw new Error('startServer: a link token is required.');
     if (!isLoopbackHost(o.host)) {
         if (!o.allowRemote) {
@@ -87,20 +103,26 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const corsOrigins = (o.corsOrigins ?? []).map(normalizeOrigin);
     const stOrigins = o.stOrigins ? o.stOrigins.map(normalizeOrigin) : null;
+    const allowedHosts = [...(o.allowedHosts ?? []), ...(isLoopbackHost(o.host) ? [] : [o.host])].map(normalizeHostName);
 
     const chats = o.chatIndexFile ? ChatIndexStore.open(o.chatIndexFile, o.log) : undefined;
     const relay = new Relay({ queueLimit: o.queueLimit, timeoutMs: o.requestTimeoutMs, cancelGraceMs: o.cancelGraceMs, log: o.log, chats });
     let sessions: StSessions | null = null;
     const app = createApp({
         sessions: () => sessions?.info() ?? null,
-        relay, checkApiKey: secretMatcher(o.apiKeys), corsOrigins, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
+        relay, identifyKey: keyFinder(apiKeys), corsOrigins, allowedHosts, bodyLimit: o.bodyLimit, keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs, log: o.log,
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host }) as Server;
+    server.keepAliveTimeout = DEFAULTS.httpKeepAliveMs;
+    // Above the keep-alive time, or a reused connection could time out waiting for its next headers.
+    server.headersTimeout = DEFAULTS.httpKeepAliveMs + 1000;
     let url = ''; // known once listening (port 0 picks one); no tab can link before that
     // The link-token holder is the trusted ST tab (it sees every prompt anyway); its panel shows clients how to connect.
-    const api = () => ({ url, ...(o.shareApiKey ? { key: o.apiKeys[0] } : {}) });
+    // Only a key with full access: the panel offers it as "the" key for any character.
+    const shared = o.shareApiKey ? apiKeys.find(fullAccess)?.key : undefined;
+    const api = () => ({ url, ...(shared ? { key: shared } : {}) });
     const bridge = attachBridge(server, {
-        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, helloTimeoutMs: o.helloTimeoutMs,
+        relay, checkToken: secretMatcher([o.linkToken]), stOrigins, allowedHosts, helloTimeoutMs: o.helloTimeoutMs, helloMaxBytes: o.helloMaxBytes,
         serverName: SERVER_NAME, api, log: o.log, heartbeatMs: o.heartbeatMs, maxPayload: o.maxPayload,
     });
 

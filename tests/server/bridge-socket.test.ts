@@ -1,4 +1,5 @@
 // @vitest-environment node
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE, PROTOCOL_VERSION } from '../../src/protocol/index';
@@ -10,6 +11,22 @@ afterEach(async () => { await t?.close(); });
 
 const hello = (over: Record<string, unknown> = {}) => JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, token: TOKEN, tab: 'raw', version: 'test', ...over });
 const open = (origin?: string | null) => FakeExtension.open(t.server.bridgeUrl, origin);
+
+/** A raw upgrade request to /bridge: 101, or the status and JSON body of the refusal. */
+function upgrade(server: TestServer, headers: Record<string, string>): Promise<{ status: number; body?: unknown }> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(`${server.server.url}/bridge`, {
+            headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+        });
+        req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode ?? 0 }); });
+        req.on('response', (res) => {
+            let text = '';
+            res.on('data', (d) => { text += String(d); });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+    });
+}
 
 describe('handshake', () => {
     it('welcomes a hello with the right token and version', async () => {
@@ -78,26 +95,36 @@ describe('handshake', () => {
         expect((await peer.closed).code).toBe(CLOSE.badFrame);
     });
 
-    it('closes 4008 for an Origin outside the allowlist, naming the flag', async () => {
+    it('refuses an Origin outside the allowlist with 403 before upgrading (no 101), naming the flag', async () => {
         t = await startTestServer();
-        const evil = await open('http://evil.example');
-        const closed = await evil.closed;
-        expect(closed.code).toBe(CLOSE.originRefused);
-        expect(closed.reason).toContain('--st-origin');
+        const evil = await upgrade(t, { origin: 'http://evil.example' });
+        expect(evil.status).toBe(403);
+        expect(evil.body).toEqual({ error: { message: expect.stringContaining('--st-origin http://evil.example'), type: 'invalid_request_error', param: null, code: 'origin_not_allowed' } });
+        expect(t.logs.join('\n')).toContain('refused a bridge link from origin http://evil.example');
         for (const ok of ['http://localhost:8000', 'https://127.0.0.1', 'http://[::1]:9', null]) {
             const peer = await open(ok);
             peer.send(hello({ tab: `ok-${ok}` }));
             await peer.next('welcome');
         }
-        expect((await (await open('null')).closed).code).toBe(CLOSE.originRefused);
+        expect((await upgrade(t, { origin: 'null' })).status).toBe(403);
+        await expect(open('http://evil.example')).rejects.toThrow('HTTP 403');
     });
 
     it('uses an explicit --st-origin list instead of the loopback default', async () => {
         t = await startTestServer({ stOrigins: ['http://192.168.1.5:8000'] });
-        expect((await (await open('http://127.0.0.1:8000')).closed).code).toBe(CLOSE.originRefused);
+        expect((await upgrade(t, { origin: 'http://127.0.0.1:8000' })).status).toBe(403);
         const peer = await open('http://192.168.1.5:8000');
         peer.send(hello());
         await peer.next('welcome');
+    });
+
+    it('refuses a Host outside loopback and --allowed-host with 403 before upgrading (DNS rebinding)', async () => {
+        t = await startTestServer({ allowedHosts: ['bridge.lan'] });
+        const rebound = await upgrade(t, { host: `evil.example:${t.server.port}`, origin: `http://evil.example:${t.server.port}` });
+        expect(rebound.status).toBe(403);
+        expect(rebound.body).toMatchObject({ error: { code: 'host_not_allowed' } });
+        expect((await upgrade(t, { host: `localhost:${t.server.port}` })).status).toBe(101);
+        expect((await upgrade(t, { host: `bridge.lan:${t.server.port}` })).status).toBe(101);
     });
 
     it('answers 404 to an upgrade on another path', async () => {
@@ -140,6 +167,19 @@ describe('bad frames', () => {
             expect(good.requests).toHaveLength(1);
         });
     }
+
+    it('drops a socket that sends more than 8 KiB before its hello, without reading the rest', async () => {
+        t = await startTestServer();
+        const early = await open();
+        early.send('x'.repeat(4 * 1024 * 1024));
+        // Dropped (no close frame), not read to the end and refused as a bad hello (4000).
+        expect((await early.closed).code).toBe(1006);
+        expect(t.logs.join('\n')).toMatch(/over 8192 bytes before its hello/);
+        // A hello of ordinary size still links, and then big frames are read (the 1 MB cases above).
+        const peer = await open();
+        peer.send(hello({ version: 'x'.repeat(4000) }));
+        await peer.next('welcome');
+    });
 
     it('closes a tab that sends garbage mid-request, and its client gets 502', async () => {
         t = await startTestServer();

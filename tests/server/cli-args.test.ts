@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../server/src/cli-args';
-import { isLoopbackHost, originAllowed } from '../../server/src/origins';
+import { hostAllowed, hostOfHeader, isLoopbackHost, originAllowed } from '../../server/src/origins';
 
 describe('parseCli', () => {
     it('defaults to 127.0.0.1:5181, no CORS origins, loopback ST origins and ~/.config/ensemble-bridge', () => {
         const cfg = parseCli([], {});
-        expect(cfg.server).toEqual({ host: '127.0.0.1', port: 5181, allowRemote: false, corsOrigins: [], stOrigins: null });
+        expect(cfg.server).toEqual({ host: '127.0.0.1', port: 5181, allowRemote: false, allowedHosts: [], corsOrigins: [], stOrigins: null });
         expect(cfg.dataDir).toBe(path.join(os.homedir(), '.config', 'ensemble-bridge'));
         expect(cfg.envApiKeys).toBeUndefined();
     });
@@ -35,6 +35,14 @@ describe('parseCli', () => {
         expect(() => parseCli([], { ENSEMBLE_SHARE_KEY: 'maybe' })).toThrow(UsageError);
     });
 
+    it('takes --allowed-host repeatedly (or ENSEMBLE_ALLOWED_HOSTS), normalized, and refuses a name with a port', () => {
+        expect(parseCli(['--allowed-host', 'Bridge.LAN', '--allowed-host', '[fd00::5]'], { ENSEMBLE_ALLOWED_HOSTS: 'env.lan' }).server.allowedHosts).toEqual(['bridge.lan', 'fd00::5']);
+        expect(parseCli([], { ENSEMBLE_ALLOWED_HOSTS: 'a.lan, 192.168.1.5' }).server.allowedHosts).toEqual(['a.lan', '192.168.1.5']);
+        for (const bad of ['bridge.lan:5181', 'http://bridge.lan', 'user@bridge.lan', '']) {
+            expect(() => parseCli(['--allowed-host', bad], {}), bad).toThrow(UsageError);
+        }
+    });
+
     it('refuses unknown flags and bad numbers with a UsageError', () => {
         for (const argv of [['--bogus'], ['--port', 'x'], ['--port', '70000'], ['--timeout', '0'], ['--body-limit', 'lots'], ['stray']]) {
             expect(() => parseCli(argv, {}), argv.join(' ')).toThrow(UsageError);
@@ -43,6 +51,14 @@ describe('parseCli', () => {
 });
 
 describe('origins', () => {
+    it('reads the name of a Host header, and allows loopback names and the listed ones', () => {
+        expect(hostOfHeader('LocalHost:5181')).toBe('localhost');
+        expect(hostOfHeader('[::1]:5181')).toBe('::1');
+        for (const bad of [undefined, '', 'a b', 'x@127.0.0.1', '127.0.0.1/x', '::1', '[::1]x']) expect(hostOfHeader(bad), String(bad)).toBeNull();
+        for (const ok of ['127.0.0.1', '127.0.0.1:80', 'localhost:1', '[::1]:9', 'bridge.lan:5181']) expect(hostAllowed(ok, ['bridge.lan']), ok).toBe(true);
+        for (const no of ['evil.example', 'localhost.evil.example', 'bridge.lan.evil', '0.0.0.0']) expect(hostAllowed(no, ['bridge.lan']), no).toBe(false);
+    });
+
     it('knows loopback hosts', () => {
         for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(h), h).toBe(true);
         for (const h of ['0.0.0.0', '192.168.1.2', 'example.com', '::', 'localhost.evil.com']) expect(isLoopbackHost(h), h).toBe(false);

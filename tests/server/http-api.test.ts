@@ -1,8 +1,10 @@
 // @vitest-environment node
+import http from 'node:http';
+import net from 'node:net';
 import { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE } from './peer';
-import { KEY, startTestServer, type TestServer } from './harness';
+import { eventually, KEY, startTestServer, type TestServer } from './harness';
 
 let t: TestServer;
 afterEach(async () => { await t?.close(); });
@@ -117,11 +119,82 @@ describe('request validation', () => {
         expect((await big.json()).error.code).toBe('payload_too_large');
     });
 
+    it('does not log a chunked upload the client aborted as an internal error', async () => {
+        t = await startTestServer();
+        await t.link();
+        const answered: http.ServerResponse[] = [];
+        t.server.server.on('request', (_req, res: http.ServerResponse) => answered.push(res));
+        const socket = net.connect(t.server.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\n`
+            + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"model": "st-ch');
+        await eventually(() => answered.length === 1, 2000, 'the request to reach the server');
+        socket.destroy();
+        // The server has handled the failed read once it has ended its (undeliverable) answer.
+        await eventually(() => answered[0]?.writableEnded === true, 2000, 'the answer');
+        expect(answered[0]?.statusCode).toBe(400);
+        expect(t.logs.filter((l) => !/linked/.test(l))).toEqual([]);
+    });
+
     it('answers 404 as JSON for unknown routes', async () => {
         t = await startTestServer();
         const res = await t.fetch('/v1/embeddings', { method: 'POST', body: '{}' });
         expect(res.status).toBe(404);
         expect((await res.json()).error.code).toBe('not_found');
+    });
+});
+
+/** A GET with a chosen Host header (fetch does not let one be set): status and JSON body. */
+function getWithHost(path: string, host: string): Promise<{ status: number; body: { error?: { code: string } } | null }> {
+    return new Promise((resolve, reject) => {
+        http.get(`${t.server.url}${path}`, { headers: { host, authorization: `Bearer ${KEY}` } }, (res) => {
+            let text = '';
+            res.on('data', (d) => { text += String(d); });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+        }).on('error', reject);
+    });
+}
+
+describe('Host header (DNS rebinding)', () => {
+    it('answers loopback names on any port, and refuses other names with 403 before auth and routes', async () => {
+        t = await startTestServer();
+        const port = t.server.port;
+        for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LocalHost', '127.0.0.1:1']) {
+            expect((await getWithHost('/health', host)).status, host).toBe(200);
+        }
+        for (const host of [`evil.example:${port}`, 'localhost.evil.example', '127.0.0.1.nip.io', 'bridge.lan']) {
+            for (const path of ['/health', '/v1/models', '/nowhere']) {
+                const res = await getWithHost(path, host);
+                expect(res.status, `${host} ${path}`).toBe(403);
+                expect(res.body?.error).toMatchObject({ code: 'host_not_allowed', type: 'invalid_request_error', message: expect.stringContaining('--allowed-host') });
+            }
+        }
+        // Not a host name at all: @hono/node-server cannot build the request's URL and answers 400 itself.
+        expect((await getWithHost('/health', 'evil@127.0.0.1')).status).toBe(400);
+    });
+
+    it('answers the names given with allowedHosts, and the address it listens on', async () => {
+        t = await startTestServer({ allowedHosts: ['Bridge.LAN', '[fd00::5]'] });
+        expect((await getWithHost('/v1/models', `bridge.lan:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/v1/models', '[FD00::5]')).status).toBe(200);
+        expect((await getWithHost('/v1/models', 'other.lan')).status).toBe(403);
+        await t.close();
+        t = await startTestServer({ host: '0.0.0.0', allowRemote: true });
+        expect((await getWithHost('/health', `0.0.0.0:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/health', `localhost:${t.server.port}`)).status).toBe(200);
+        expect((await getWithHost('/health', 'bridge.lan')).status).toBe(403);
+    });
+});
+
+describe('connections', () => {
+    it('keeps idle connections for 65 s and says so in Keep-Alive, so pooled clients do not race a 5 s close', async () => {
+        t = await startTestServer();
+        const res = await fetch(`${t.server.url}/health`);
+        expect(res.headers.get('keep-alive')).toBe('timeout=65');
+        const json = await t.fetch('/v1/models');
+        expect(json.headers.get('keep-alive')).toBe('timeout=65');
+        // Headers of a reused connection's next request must not time out before the connection does.
+        expect(t.server.server.headersTimeout).toBeGreaterThan(t.server.server.keepAliveTimeout);
     });
 });
 

@@ -64,6 +64,38 @@ describe('secrets', () => {
         expect(() => loadSecrets({ dataDir: dir })).toThrow(/not valid JSON/);
     });
 
+    it('reads scoped keys next to plain ones, and keeps the file as written when it adds a link token', () => {
+        const file = path.join(dir, 'secrets.json');
+        const apiKeys = ['plain-key', { key: 'bot-key', name: 'discord-bot', models: ['st-char-Alice'], rateLimit: { requests: 20, perSeconds: 60 } }];
+        fs.writeFileSync(file, JSON.stringify({ apiKeys }), { mode: 0o600 });
+        const s = loadSecrets({ dataDir: dir });
+        expect(s.apiKeys).toEqual(apiKeys);
+        expect(s.generated).toEqual({ linkToken: s.linkToken });
+        expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ apiKeys, linkToken: s.linkToken });
+    });
+
+    it('refuses an invalid key entry naming the field, and a repeated key, never printing a key', () => {
+        const file = path.join(dir, 'secrets.json');
+        const refusal = (apiKeys: unknown[]) => {
+            fs.writeFileSync(file, JSON.stringify({ apiKeys, linkToken: 'link-token-value' }), { mode: 0o600 });
+            try {
+                loadSecrets({ dataDir: dir });
+            } catch (err) {
+                return String(err);
+            }
+            return 'loaded';
+        };
+        const rate = refusal(['plain-key-value', { key: 'scoped-key-value', rateLimit: { requests: '20', perSeconds: 60 } }]);
+        expect(rate).toMatch(/secrets\.json is invalid:\n {2}apiKeys\[1\]\.rateLimit\.requests: /);
+        const model = refusal([{ key: 'scoped-key-value', models: ['st-char-Alice', 'st char'] }]);
+        expect(model).toMatch(/apiKeys\[0\]\.models\[1\]: expected a model id/);
+        const typo = refusal([{ key: 'scoped-key-value', model: ['st-char-Alice'] }]);
+        expect(typo).toMatch(/apiKeys\[0\]: unknown field/);
+        const twice = refusal(['plain-key-value', { key: 'plain-key-value', models: ['st-char-*'] }]);
+        expect(twice).toMatch(/apiKeys\[1\]: the same key as apiKeys\[0\]/);
+        for (const text of [rate, model, typo, twice]) expect(text).not.toMatch(/key-value|link-token-value/);
+    });
+
     it('matches any configured secret and nothing else', () => {
         const match = secretMatcher(['alpha-key', 'beta-key']);
         expect(match('alpha-key')).toBe(true);
@@ -89,6 +121,22 @@ describe('npm start (runCli)', () => {
         expect(second).toContain(path.join(dir, 'secrets.json'));
         const res = await fetch(`${running?.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
         expect(res.status).toBe(200);
+    });
+
+    it('serves the scopes and rate limits of secrets.json', async () => {
+        fs.writeFileSync(path.join(dir, 'secrets.json'), JSON.stringify({
+            apiKeys: ['full-key-0123456789', { key: 'bot-key-0123456789', name: 'discord-bot', models: ['st-char-Alice'], rateLimit: { requests: 1, perSeconds: 60 } }],
+            linkToken: 'link-token-0123456789',
+        }), { mode: 0o600 });
+        const out = await start(['--data-dir', dir]);
+        expect(out).toContain('Scoped API keys: discord-bot (st-char-Alice; 1 per 60 s)');
+        expect(out).not.toMatch(/0123456789/);
+        const models = (key: string) => fetch(`${running?.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+        expect((await models('bot-key-0123456789')).status).toBe(200);
+        const limited = await models('bot-key-0123456789');
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect((await models('full-key-0123456789')).status).toBe(200);
     });
 
     it('never prints keys given in the environment', async () => {
