@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench — measured side by side in one run (a script, not a timed test):
 //   * bundle size (gzip) of dist/index.js;
+//   * scene images: command → preview, and a picture accepted during a stream (Accept → insert, stream end → insert);
 //   * in real SillyTavern 1.12.6 with the rig's mock: time from GROUP_MEMBER_DRAFTED to the request
 //     reaching the mock, per group member, with no extension, with Ensemble installed but nothing
 //     assigned, and with Ensemble routing every member through its own profile.
@@ -11,7 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { API_KEY, connectBridge, startBridgeServer } from '../tests/e2e/bridge-server.mjs';
 import { startImageServer } from '../tests/e2e/image-server.mjs';
-import { configureImages, installEnsemble, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
+import { configureImages, installEnsemble, installRaceProbes, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
 
 const TURNS = Number(process.env.BENCH_TURNS || 8);
 const GOALS = { bundleKb: 60, routedMs: 5, idleMs: 1, imageOwnMs: 50, matchMs: 5, continuedMs: 20 };
@@ -57,6 +58,9 @@ async function benchMatching() {
 }
 const IMAGE_RUNS = Number(process.env.BENCH_IMAGE_RUNS || 10);
 const API_LATENCY_MS = 150;
+const RACE_RUNS = Number(process.env.BENCH_RACE_RUNS || 4);
+/** Each SSE event of a streamed reply is held this long in the page, so a reply streams for ~2 s. */
+const RACE_EVENT_MS = 300;
 
 spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const gz = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'index.js'))).length / 1024;
@@ -164,9 +168,92 @@ async function benchImages(page) {
         console.log(`  command → preview median ${median(total).toFixed(1)} ms; Ensemble's own time beyond the two API calls median ${median(own).toFixed(1)} ms `
             + `(goal ≤ ${GOALS.imageOwnMs} ms, ratio ${(median(own) / GOALS.imageOwnMs).toFixed(2)} to goal; min ${Math.min(...own).toFixed(1)}, max ${Math.max(...own).toFixed(1)})`);
         console.log(`  the same with the calls timed at the server (so loopback and browser fetch overhead count as Ensemble's): median ${median(ownServer).toFixed(1)} ms`);
+        await benchAcceptDuringStream(page);
     } finally {
         await server.stop();
     }
+}
+
+/**
+ * A picture accepted while ST streams a reply (1:1, Alice): /genimage on her previous reply, Accept pressed
+ * mid-stream. Measures, on the page clock, Accept → the picture's splice into the chat, and how long after
+ * the stream's end (its MESSAGE_RECEIVED) the splice came. ST streams here; each SSE event of its answer is
+ * held RACE_EVENT_MS in the page, as the rig's mock runs with a 5 ms chunk delay for the other figures.
+ */
+async function benchAcceptDuringStream(page) {
+    const streamed = async (on) => {
+        await st.openAiDrawer(page);
+        await page.locator('#stream_toggle').setChecked(on);
+        await st.closeAiDrawer(page);
+    };
+    const wasStreaming = await page.evaluate(async () => (await import('/scripts/openai.js')).oai_settings.stream_openai);
+    await streamed(true);
+    await installRaceProbes(page);
+    await page.evaluate((ms) => {
+        const realFetch = window.fetch;
+        window.__realFetch = realFetch;
+        window.fetch = async (url, init) => {
+            const res = await realFetch(url, init);
+            if (!String(url).includes('/chat-completions/generate') || !String(init?.body ?? '').includes('"stream":true') || !res.body) return res;
+            let buffered = '';
+            const decoder = new TextDecoder();
+            const encoder = new TextEncoder();
+            const slow = new TransformStream({
+                async transform(chunk, out) {
+                    buffered += decoder.decode(chunk, { stream: true });
+                    const events = buffered.split('\n\n');
+                    buffered = events.pop() ?? '';
+                    for (const e of events) {
+                        await new Promise((r) => setTimeout(r, ms));
+                        out.enqueue(encoder.encode(`${e}\n\n`));
+                    }
+                },
+                flush(out) { if (buffered) out.enqueue(encoder.encode(buffered)); },
+            });
+            return new Response(res.body.pipeThrough(slow), { status: res.status, headers: res.headers });
+        };
+    }, RACE_EVENT_MS);
+    const toInsert = [];
+    const afterEnd = [];
+    let missed = 0;
+    let raced = 0;
+    try {
+        for (let i = 0; i < RACE_RUNS; i++) {
+            const source = await page.evaluate(() => SillyTavern.getContext().chat.findLastIndex((m) => !m.is_user && !m.is_system));
+            const inserted = await page.evaluate(() => window.__race.inserts.length);
+            await page.locator('#send_textarea').fill(`Race ${i}: tell me more.`);
+            await page.locator('#send_but').click();
+            await page.waitForFunction(() => window.__race.busy().streaming, null, { timeout: 20_000, polling: 20 });
+            await page.evaluate((id) => { window.__raceRun = SillyTavern.getContext().executeSlashCommandsWithOptions(`/genimage mesid=${id}`); }, source);
+            await page.locator('dialog.popup[open] .ensemble-preview').waitFor({ state: 'visible', timeout: 30_000 });
+            const mid = await page.evaluate(() => {
+                const streaming = window.__race.busy().streaming;
+                window.__race.accepted = Date.now();
+                document.querySelector('dialog.popup[open] .popup-button-ok')?.click();
+                return streaming;
+            });
+            await page.evaluate(() => window.__raceRun);
+            await page.waitForFunction(() => !Object.values(window.__race.busy()).some(Boolean), null, { timeout: 30_000 });
+            const r = await page.evaluate((n) => ({ insert: window.__race.inserts[n], accepted: window.__race.accepted, ends: window.__race.received }), inserted);
+            const end = r.ends.filter((e) => e.t <= (r.insert?.t ?? Infinity)).at(-1);
+            if (!mid || !r.insert || !end) {
+                missed++;
+                continue;
+            }
+            if (r.insert.streaming || r.insert.sendPress) raced++;
+            toInsert.push(r.insert.t - r.accepted);
+            afterEnd.push(r.insert.t - end.t);
+        }
+    } finally {
+        await page.evaluate(() => {
+            window.fetch = window.__realFetch;
+            delete SillyTavern.getContext().chat.splice;
+        });
+        await streamed(wasStreaming);
+    }
+    const span = (xs) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
+    console.log(`accept during a stream → picture inserted after the stream ends (1:1, a reply streamed over ~2 s, ${toInsert.length} runs${missed ? `, ${missed} where Accept came too late to count` : ''}):`);
+    console.log(`  Accept → insert ${span(toInsert)}; the insert came ${span(afterEnd)} after the stream's end; inserts during a generation: ${raced}`);
 }
 
 /** Time to first and last token of one streaming request, from a plain fetch client. */

@@ -231,7 +231,12 @@ export interface Host {
 
     /** A WebSocket to `url` (the bridge server). */
     openSocket(url: string): HostSocket;
-    /** True while ST generates (the user's turn, a group turn, a quiet generation). */
+    /**
+     * True while ST generates or is about to write the chat because of it: a reply (streamed or not) until
+     * ST's save after it is done, a whole group turn (gaps between members included), continue, swipe,
+     * regenerate, impersonate, a quiet generation, a chat save in progress. Only when false may the chat
+     * be changed: a running stream holds the message index it fixed when it began.
+     */
     isGenerating(): boolean;
     currentChatRef(): ChatRef;
     /**

@@ -5,6 +5,10 @@ import { importStModule, importStRoot } from './st-modules';
 
 interface ScriptModule {
     is_send_press: boolean;
+    /** True while saveChatConditional runs (after every reply, and for our own inserts). */
+    isChatSaving: boolean;
+    /** The running stream, which holds the message index it fixed when it began; null when none. */
+    streamingProcessor: { isFinished: boolean; isStopped: boolean } | null;
     sendMessageAsUser(text: string, bias: string): Promise<void>;
     reloadCurrentChat(): Promise<void>;
     name1: string;
@@ -81,7 +85,13 @@ export function createBridgeAccess(doc: Document) {
         isGenerating(): boolean {
             const stop = doc.getElementById('mes_stop');
             const stopShown = !!stop && stop.style.display !== 'none' && getComputedStyle(stop).display !== 'none';
-            return !!scriptModule?.is_send_press || !!groupModule?.is_group_generating || stopShown;
+            const stream = scriptModule?.streamingProcessor;
+            // is_send_press covers a reply until ST's save after it is done (unblockGeneration comes last);
+            // is_group_generating covers the whole member loop, gaps between members included. A stream and
+            // a save in progress are checked on their own too, so no path that lowers is_send_press early (or
+            // never raises it: quiet generations, saves from commands) lets a change of the chat through.
+            return !!scriptModule?.is_send_press || !!groupModule?.is_group_generating || stopShown
+                || (!!stream && !stream.isFinished && !stream.isStopped) || !!scriptModule?.isChatSaving;
         },
 
         currentChatRef(): ChatRef {

@@ -10,13 +10,13 @@ export const API_KEY = 'sk-client-e2e';
 export const LINK_TOKEN = 'link-token-e2e';
 
 /** Builds and starts the bridge server (`npm start`'s build) on loopback with known secrets. */
-export async function startBridgeServer(st, fixedPort, extraArgs = []) {
+export async function startBridgeServer(st, fixedPort, extraArgs = [], extraEnv = {}) {
     const build = spawnSync('npm', ['run', '-s', 'build:server'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`build:server failed: ${build.stderr}`);
     const port = fixedPort ?? await st.freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bridge-'));
     const child = spawn(process.execPath, [path.join(ROOT, 'server', 'dist', 'main.js'), '--port', String(port), '--data-dir', dataDir, ...extraArgs], {
-        env: { ...process.env, ENSEMBLE_API_KEYS: API_KEY, ENSEMBLE_LINK_TOKEN: LINK_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ENSEMBLE_API_KEYS: API_KEY, ENSEMBLE_LINK_TOKEN: LINK_TOKEN, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
@@ -27,7 +27,7 @@ export async function startBridgeServer(st, fixedPort, extraArgs = []) {
         await st.sleep(100);
     }
     const exited = new Promise((r) => child.once('exit', r));
-    return { base, port, dataDir, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
+    return { base, port, dataDir, pid: child.pid, output: () => output, stop: async () => { child.kill('SIGTERM'); await exited; fs.rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 

@@ -117,3 +117,33 @@ export async function configureImages(st, page, fields) {
     for (const [k, v] of Object.entries(fields)) await setImageField(page, k, v);
     await st.closeExtensionsDrawer(page);
 }
+
+/**
+ * Page-side probes: every insert of an Ensemble picture into `chat` (ST's one array, never replaced) with
+ * what ST was doing at that instant, and every MESSAGE_RECEIVED with its time (a stream's end). Read them
+ * from `window.__race`; `window.__race.busy()` is what ST is doing now.
+ */
+export async function installRaceProbes(page) {
+    await page.evaluate(async () => {
+        const script = await import('/script.js');
+        const groups = await import('/scripts/group-chats.js');
+        const ctx = SillyTavern.getContext();
+        const busy = () => ({
+            sendPress: !!script.is_send_press,
+            streaming: !!script.streamingProcessor && !script.streamingProcessor.isFinished,
+            groupTurn: !!groups.is_group_generating,
+        });
+        window.__race = { inserts: [], received: [], busy };
+        const splice = Array.prototype.splice;
+        Object.defineProperty(ctx.chat, 'splice', {
+            configurable: true, writable: true, enumerable: false,
+            value(start, count, ...items) {
+                for (const m of items) if (m?.extra?.ensemble) window.__race.inserts.push({ t: Date.now(), at: start, name: m.name, ...busy() });
+                return splice.call(this, start, count, ...items);
+            },
+        });
+        ctx.eventSource.on(ctx.eventTypes.MESSAGE_RECEIVED, (id) => {
+            window.__race.received.push({ t: Date.now(), id, name: ctx.chat[id]?.name ?? null });
+        });
+    });
+}

@@ -173,8 +173,11 @@ export abstract class FakeStBase implements Partial<Host> {
 
     /** How many holds on ST's settings saves are open (holdSettingsSaves). */
     settingsHolds = 0;
+    /** Holds taken so far, released or not. */
+    settingsHoldsTaken = 0;
     async holdSettingsSaves(): Promise<() => Promise<void>> {
         this.settingsHolds++;
+        this.settingsHoldsTaken++;
         let released = false;
         return async () => {
             if (!released) this.settingsHolds--;

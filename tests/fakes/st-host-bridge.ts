@@ -53,7 +53,8 @@ export class FakeStBridge extends FakeStChat {
         this.sockets.push(s);
         return s;
     }
-    isGenerating = () => this.generating;
+    /** script.js is_send_press (`generating`, set by a test or a turn) or group-chats.js is_group_generating. */
+    isGenerating = () => this.generating || this.groupGenerating;
     currentChatRef = () => this.place;
 
     async openChatRef(ref: ChatRef): Promise<void> {
@@ -146,6 +147,8 @@ export class FakeStBridge extends FakeStChat {
         const group = this.place.kind === 'group' ? this.st.groups.find((g) => g.id === (this.place as { id: string }).id) : undefined;
         this.generating = true;
         try {
+            // Generate emits GENERATION_STARTED on every call: the user's ('normal'), then each member's ('group_chat').
+            await this.emit('generationStarted', 'normal');
             if (!group) {
                 await this.reply('Char');
             } else {
@@ -157,6 +160,7 @@ export class FakeStBridge extends FakeStChat {
                     this.st.characterId = chId;
                     this.drafted.push(chId);
                     await this.emit('groupMemberDrafted', chId);
+                    await this.emit('generationStarted', 'group_chat');
                     await this.memberRequest(chId);
                     await this.reply(this.st.characters[chId]!.name);
                 }
@@ -169,17 +173,30 @@ export class FakeStBridge extends FakeStChat {
         return messages.slice(from);
     }
 
-    /** One reply from the queue, streamed as cumulative tokens when queued as pieces; MESSAGE_RECEIVED after it. */
+    /**
+     * One reply from the queue, then MESSAGE_RECEIVED. Queued as pieces, it streams like ST's
+     * StreamingProcessor: the message goes in when the stream begins, each cumulative token is emitted
+     * (STREAM_TOKEN_RECEIVED) and written to the index fixed then, whatever happened to the chat meanwhile,
+     * and MESSAGE_RECEIVED carries that index. Queued as one string, it is added at the end (saveReply).
+     */
     private async reply(name: string): Promise<void> {
         const answer = this.replies.shift();
         if (answer === undefined) throw new Error('fake ST: no reply queued');
-        const pieces = Array.isArray(answer) ? answer : [answer];
-        let sofar = '';
-        for (const p of pieces) {
-            sofar += p;
-            if (Array.isArray(answer)) await this.emit('streamToken', sofar);
+        const messages = this.chatState.messages;
+        if (!Array.isArray(answer)) {
+            messages.push({ name, is_user: false, is_system: false, mes: answer });
+            await this.emit('messageReceived', messages.length - 1);
+            return;
         }
-        this.chatState.messages.push({ name, is_user: false, is_system: false, mes: sofar });
-        await this.emit('messageReceived', this.chatState.messages.length - 1);
+        messages.push({ name, is_user: false, is_system: false, mes: '...' });
+        const messageId = messages.length - 1;
+        let sofar = '';
+        for (const p of answer) {
+            sofar += p;
+            await this.emit('streamToken', sofar);
+            const target = messages[messageId];
+            if (target) target.mes = sofar;
+        }
+        await this.emit('messageReceived', messageId);
     }
 }

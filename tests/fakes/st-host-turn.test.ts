@@ -132,3 +132,61 @@ describe('FakeStHost chats', () => {
         expect(fake.requests).toMatchObject([{ avatar: 'alice.png', type: 'normal' }]);
     });
 });
+
+describe('FakeStHost streamed replies (StreamingProcessor)', () => {
+    async function aliceAndBob() {
+        const fake = groupOfThree();
+        fake.st.groups[0]!.members = ['alice.png', 'bob.png'];
+        fake.groupChatFiles.set('g1', new Map([['c1', [{ name: 'Narrator', is_user: false, is_system: true, mes: 'Start' }]]]));
+        await fake.openGroupChatFile('g1', 'c1', null);
+        return fake;
+    }
+
+    it('emits GENERATION_STARTED per Generate, adds the message when the stream begins, MESSAGE_RECEIVED with its index at the end', async () => {
+        const fake = await aliceAndBob();
+        const seen: { event: string; at: number; length: number; mes?: string }[] = [];
+        fake.on('streamToken', () => { seen.push({ event: 'token', at: -1, length: fake.chat().length }); });
+        fake.on('messageReceived', (id) => { seen.push({ event: 'received', at: id, length: fake.chat().length, mes: fake.chat()[id]?.mes }); });
+        fake.on('generationStarted', (type) => { seen.push({ event: `started ${type}`, at: -1, length: fake.chat().length }); });
+        fake.replies.push(['Hel', 'lo'], 'Plain');
+        await fake.sendAndGenerate('hi');
+        expect(seen).toEqual([
+            { event: 'started normal', at: -1, length: 2 },
+            { event: 'started group_chat', at: -1, length: 2 },
+            { event: 'token', at: -1, length: 3 },
+            { event: 'token', at: -1, length: 3 },
+            { event: 'received', at: 2, length: 3, mes: 'Hello' },
+            { event: 'started group_chat', at: -1, length: 3 },
+            { event: 'received', at: 3, length: 4, mes: 'Plain' },
+        ]);
+    });
+
+    it('writes each token to the index fixed when the stream began, even after a message was spliced in above it', async () => {
+        const fake = await aliceAndBob();
+        let spliced = false;
+        fake.on('streamToken', () => {
+            if (spliced || fake.characterId() !== 1) return;
+            spliced = true;
+            fake.chat().splice(3, 0, { name: 'Alice', is_user: false, is_system: true, mes: '[picture]' });
+        });
+        const received: number[] = [];
+        fake.on('messageReceived', (id) => { received.push(id); });
+        fake.replies.push('Alice here', ['Bob ', 'streams']);
+        await fake.sendAndGenerate('hi');
+        // ST 1.12.6's race, reproduced: the message spliced in after Alice takes Bob's text, Bob's stays a placeholder.
+        expect(fake.chat().map((m) => m.mes)).toEqual(['Start', 'hi', 'Alice here', 'Bob streams', '...']);
+        expect(received).toEqual([2, 3]);
+    });
+
+    it('reports generating for the whole turn, and for a group turn run by runGroupTurn', async () => {
+        const fake = await aliceAndBob();
+        const during: boolean[] = [];
+        fake.on('streamToken', () => { during.push(fake.isGenerating()); });
+        fake.on('groupMemberDrafted', () => { during.push(fake.isGenerating()); });
+        fake.replies.push(['a'], ['b']);
+        await fake.sendAndGenerate('hi');
+        await fake.runGroupTurn({ members: ['alice.png'] });
+        expect(during).toEqual([true, true, true, true, true]);
+        expect(fake.isGenerating()).toBe(false);
+    });
+});

@@ -2,6 +2,7 @@ import type { Host, HostMessage, Progress } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
+import { waitUntil } from '../../shared/wait';
 import type { PresetCache } from '../profiles/presets';
 import { generateImages, imageApiConfig, resolveImageUrl } from './image-api';
 import { type PreviewImage, showPreview } from './preview';
@@ -17,10 +18,17 @@ export interface ImageRequest {
     quiet?: boolean;
 }
 
+/** The progress notice while an accepted picture waits for ST. */
+export const WAITING_FOR_ST = 'Waiting for SillyTavern to finish; the picture will be added then.';
+
 /**
  * Message → prompt (text LLM) → image(s) (image API) → preview → stored in ST → hidden message right
  * after its source. Every failure is a toast and leaves the chat as it was: nothing is written
  * before the user accepts, and the insert checks the source message is still where it was.
+ *
+ * An accepted picture never goes in while ST generates: a running stream holds the index it fixed when
+ * it began, so a message spliced in before it would take the stream's text (ST 1.12.6 StreamingProcessor).
+ * The picture waits, cancellable from its notice, until ST is idle, then finds its source by identity.
  */
 export class ImageFlow {
     private running: AbortController | null = null;
@@ -72,7 +80,7 @@ export class ImageFlow {
                 const chosen = images[choice.index] ?? images[0];
                 if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', 'There was no picture to keep.');
                 working('Saving the picture…');
-                return await this.keep(target, chatId, chosen, choice.prompt);
+                return await this.keep(target, chatId, chosen, choice.prompt, abort.signal, working);
             }
         } catch (err) {
             const cancelled = err instanceof EnsembleError && err.code === 'IMAGE_CANCELLED';
@@ -108,15 +116,17 @@ export class ImageFlow {
         return Promise.all(generated.map((g) => (g.kind === 'data' ? g : resolveImageUrl(g.url, { fetch: this.host.fetch, signal }))));
     }
 
-    private async keep(target: Target, chatId: string | undefined, image: PreviewImage, prompt: string): Promise<string> {
+    private async keep(target: Target, chatId: string | undefined, image: PreviewImage, prompt: string, signal: AbortSignal, say: (m: string) => void): Promise<string> {
         const name = target.character?.name ?? target.message.name;
-        if (this.host.chatId() !== chatId) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The chat changed while the picture was being made; it was not added.');
+        await this.untilIdle(chatId, signal, say);
         const path = image.kind === 'data'
             ? await this.host.uploadImage(image.dataUrl, name, `ensemble_${Date.now()}`)
             : image.url;
-        // The source may have moved (a message above it was deleted): find it by identity, never by a stale index.
+        // ST may have started again during the upload. After this wait nothing is awaited until the splice.
+        await this.untilIdle(chatId, signal, say);
+        // The source may have moved (messages above it deleted or added): find it by identity, never by a stale index.
         const index = this.host.chat().indexOf(target.message);
-        if (index < 0 || this.host.chatId() !== chatId) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The message was deleted while the picture was being made; it was not added.');
+        if (index < 0) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The message was deleted while the picture was being made; it was not added.');
         const message: HostMessage = {
             name,
             is_user: false,
@@ -130,5 +140,18 @@ export class ImageFlow {
         await this.host.insertMessageAfter(index, message);
         this.host.toast('success', image.kind === 'url' ? 'Picture added (kept as a remote URL; it may expire).' : 'Picture added as a hidden message; /unhide shows it to the model.', 'Ensemble');
         return path;
+    }
+
+    /** Resolves once ST is idle in the chat the picture belongs to; rejects if that chat was left or the user cancelled. */
+    private async untilIdle(chatId: string | undefined, signal: AbortSignal, say: (m: string) => void): Promise<void> {
+        const left = () => this.host.chatId() !== chatId;
+        if (this.host.isGenerating() && !left()) {
+            say(WAITING_FOR_ST);
+            await waitUntil(() => left() || !this.host.isGenerating(), {
+                signal, cancelled: () => new EnsembleError('IMAGE_CANCELLED', 'Picture cancelled.'),
+            });
+            say('Saving the picture…');
+        }
+        if (left()) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The chat changed while the picture was being made; it was not added.');
     }
 }

@@ -1,4 +1,5 @@
 import type { Host } from '../../host/host';
+import { every } from '../../shared/wait';
 import previewHtml from '../../../templates/image-preview.html';
 import type { GeneratedImage } from './image-api';
 
@@ -16,15 +17,16 @@ export type PreviewImage = Extract<GeneratedImage, { kind: 'data' }> | { kind: '
 /**
  * The preview in ST's popup: the image(s), the editable prompt, and Accept / Regenerate / New prompt /
  * Discard. With several images a click selects one. Image sources are set as properties on elements
- * we create, never as markup.
+ * we create, never as markup. While ST generates, a line says an accepted picture waits for it.
  */
 export async function showPreview(host: Host, images: readonly PreviewImage[], prompt: string): Promise<PreviewChoice> {
     const frag = host.dom.fragment(previewHtml);
     const root = frag.querySelector<HTMLElement>('.ensemble-preview');
     const box = frag.querySelector<HTMLElement>('[data-ens="images"]');
     const note = frag.querySelector<HTMLElement>('[data-ens="note"]');
+    const busy = frag.querySelector<HTMLElement>('[data-ens="busy"]');
     const text = frag.querySelector<HTMLTextAreaElement>('[data-ens="prompt"]');
-    if (!root || !box || !note || !text) throw new Error('preview template is incomplete');
+    if (!root || !box || !note || !busy || !text) throw new Error('preview template is incomplete');
     text.value = prompt;
     let selected = 0;
     const shown = images.map((img, i) => {
@@ -47,12 +49,15 @@ export async function showPreview(host: Host, images: readonly PreviewImage[], p
         note.textContent = 'Click the picture to keep.';
         note.hidden = false;
     }
+    // While ST generates, a line says Accept will wait for it (the flow never inserts during a generation).
+    const open = new AbortController();
+    every(250, () => { busy.hidden = !host.isGenerating(); }, open.signal);
     const result = await host.popup(root, {
         okButton: 'Accept',
         cancelButton: 'Discard',
         customButtons: [{ text: 'Regenerate', result: PREVIEW_RESULT.regenerate }, { text: 'New prompt', result: PREVIEW_RESULT.newPrompt }],
         wide: true,
-    });
+    }).finally(() => open.abort());
     switch (result) {
         case PREVIEW_RESULT.accept: return { action: 'accept', index: selected, prompt: text.value.trim() || prompt };
         case PREVIEW_RESULT.regenerate: return { action: 'regenerate', prompt: text.value.trim() || prompt };

@@ -15,14 +15,14 @@ type Request = Parameters<BridgeExecutor['enqueue']>[0];
  * An executor fed the way the bridge server feeds it: each request carries the bridge chat the server's index
  * found for its conversation, and each done frame with a chat is remembered there.
  */
-function serve(host: Host, sent: ExtensionFrame[], sideTasks?: () => RegExp[]) {
+function serve(host: Host, sent: ExtensionFrame[], sideTasks?: () => RegExp[], mode: 'tab' | 'session' = 'tab') {
     const index = new ConversationIndex();
     const requests = new Map<string, Request>();
     const executor = new BridgeExecutor(host, () => buildCatalog(host), new BridgeJournal(host), (f) => {
         sent.push(f);
         const r = f.type === 'done' && f.chat ? requests.get(f.id) : undefined;
         if (r && f.type === 'done' && f.chat) index.remember(r.model, f.chat, [...r.messages, { role: 'assistant', content: f.text }]);
-    }, undefined, sideTasks);
+    }, undefined, sideTasks, mode);
     const enqueue = executor.enqueue.bind(executor);
     executor.enqueue = (r: Request) => {
         requests.set(r.id, r);
@@ -120,6 +120,43 @@ describe('BridgeExecutor', () => {
         expect(fake.st.characters.find((c) => c.avatar === 'Alice.png')?.chat).toBe('Alice main');
         expect(fake.diskPointers.has('Alice.png')).toBe(false);
         expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
+    });
+
+    it('in a background session: a continued conversation reopens nothing, and nothing of a user is put back or held', async () => {
+        const { fake } = setup();
+        const sent: ExtensionFrame[] = [];
+        const executor = serve(fake, sent, undefined, 'session');
+        const done = (id: string) => vi.waitFor(() => {
+            const f = sent.find((x) => (x.type === 'done' || x.type === 'fail') && x.id === id);
+            if (!f) throw new Error(`no answer for ${id} yet`);
+            return f;
+        });
+        fake.replies.push('Ferns!', 'Moss too.');
+        executor.enqueue(req('r1', [user('what do you grow?')]));
+        const first = await done('r1') as { chat?: string };
+        const opened = fake.opened.length;
+        executor.enqueue(req('r2', [user('what do you grow?'), bot('Ferns!'), user('anything else?')]));
+        expect(await done('r2')).toMatchObject({ type: 'done', text: 'Moss too.', chat: first.chat });
+        expect(fake.opened.length).toBe(opened); // the bridge chat stayed open between the turns
+        expect(fake.place).toMatchObject({ kind: 'character', avatar: 'Alice.png', file: first.chat });
+        expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
+        expect(fake.settingsHoldsTaken).toBe(0);
+        expect(fake.diskPointers.size).toBe(0);
+    });
+
+    it('in a user\'s tab, holds ST\'s settings saves while it moves through chats, and releases them after', async () => {
+        const { fake, executor, done } = setup();
+        fake.replies.push('ok');
+        let heldDuring = 0;
+        const generate = fake.sendAndGenerate.bind(fake);
+        fake.sendAndGenerate = async (text) => {
+            heldDuring = fake.settingsHolds;
+            return generate(text);
+        };
+        executor.enqueue(req('r1', [user('hi')]));
+        await done('r1');
+        expect(heldDuring).toBe(1);
+        expect(fake.settingsHolds).toBe(0);
     });
 
     it('puts a user who was on the welcome screen back there', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ImageFlow } from '../../../src/features/images/flow';
+import { ImageFlow, WAITING_FOR_ST } from '../../../src/features/images/flow';
 import { PREVIEW_RESULT } from '../../../src/features/images/preview';
 import { startImageTriggers, BUTTON_CLASS } from '../../../src/features/images/triggers';
 import { PresetCache } from '../../../src/features/profiles/presets';
@@ -166,6 +166,134 @@ describe('ImageFlow', () => {
         await flow.run();
         expect(fake.rawCalls[0]?.systemPrompt).toContain('image generator');
         expect(fake.chat()[4]?.extra?.title).toBe('A fern, at dusk');
+    });
+});
+
+describe('pictures never race a generation', () => {
+    const picture = () => scriptedFetch(() => llm('p'), () => json(imagesBody({ b64_json: b64(PNG()) }))).fetch;
+    const busyLine = (content: HTMLElement) => !content.querySelector<HTMLElement>('[data-ens="busy"]')!.hidden;
+    /** Longer than a few of the wait's polls (100 ms), in real time. */
+    const aWhile = () => new Promise((r) => setTimeout(r, 350));
+    /** The preview was answered, and the flow had a while to insert if it were going to. */
+    const acceptedAWhileAgo = async (fake: FakeStHost, popups = 1) => {
+        await vi.waitFor(() => expect(fake.popups).toHaveLength(popups));
+        await aWhile();
+    };
+
+    it('an accept while ST generates inserts nothing (no upload, no save) until ST is idle, with a notice saying so', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = picture();
+        fake.generating = true;
+        let shown: boolean | undefined;
+        fake.popupAnswers.push((content: HTMLElement) => { shown = busyLine(content); return PREVIEW_RESULT.accept; });
+        const run = flow.run();
+        await acceptedAWhileAgo(fake);
+        expect(fake.inserts).toEqual([]);
+        expect(fake.uploads).toEqual([]);
+        expect(fake.chatState.saves).toBe(0);
+        expect(fake.progressLog.at(-1)).toMatchObject({ message: WAITING_FOR_ST, closed: false });
+        expect(shown).toBe(true);
+        fake.generating = false;
+        expect(await run).toMatch(/^user\/images\/Alice\/ensemble_\d+\.png$/);
+        expect(fake.inserts.map((i) => i.index)).toEqual([3]);
+        expect(fake.chat()[4]?.extra?.image).toBeTruthy();
+        expect(fake.progressLog.every((p) => p.closed)).toBe(true);
+    });
+
+    it('the preview has no waiting line while ST is idle', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = picture();
+        let shown: boolean | undefined;
+        fake.popupAnswers.push((content: HTMLElement) => { shown = busyLine(content); return PREVIEW_RESULT.discard; });
+        await flow.run();
+        expect(shown).toBe(false);
+    });
+
+    it('finds the source by identity after the wait, though messages were added and removed around it meanwhile', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = picture();
+        fake.generating = true;
+        fake.popupAnswers.push(PREVIEW_RESULT.accept);
+        const run = flow.run({ messageId: 3 });
+        await acceptedAWhileAgo(fake);
+        expect(fake.inserts).toEqual([]);
+        const source = fake.chat()[3];
+        fake.chatState.messages.splice(0, 2); // two above it deleted: source at 1
+        fake.chatState.messages.unshift({ name: 'Narrator', is_user: false, is_system: true, mes: 'A note.' }); // one added above: at 2
+        fake.chatState.messages.push({ name: 'Alice', is_user: false, is_system: false, mes: 'A newer reply.' }); // and one below
+        fake.generating = false;
+        await run;
+        expect(fake.inserts.map((i) => i.index)).toEqual([2]);
+        expect(fake.chat()[2]).toBe(source);
+        expect(fake.chat()[3]?.extra?.image).toBeTruthy();
+        expect(fake.chat().map((m) => m.mes.slice(0, 14))).toEqual(['A note.', 'Nice.', 'Second reply —', fake.chat()[3]!.mes.slice(0, 14), 'Later.', 'A newer reply.']);
+    });
+
+    it('cancelling the waiting notice ends the wait: an info toast, nothing uploaded or inserted', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = picture();
+        fake.generating = true;
+        fake.popupAnswers.push(PREVIEW_RESULT.accept);
+        const run = flow.run();
+        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST));
+        fake.progressLog.at(-1)?.cancel();
+        expect(await run).toBe('');
+        expect(fake.toastsOf('info')).toContain('Picture cancelled.');
+        expect(fake.inserts).toEqual([]);
+        expect(fake.uploads).toEqual([]);
+        expect(flow.busy).toBe(false);
+    });
+
+    it('leaving the chat while waiting ends the wait with an error toast, even though ST still generates', async () => {
+        const { fake, flow } = setup();
+        fake.fetchImpl = picture();
+        fake.generating = true;
+        fake.popupAnswers.push(PREVIEW_RESULT.accept);
+        const run = flow.run();
+        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST));
+        fake.chatState.id = 'other-chat';
+        expect(await run).toBe('');
+        expect(fake.inserts).toEqual([]);
+        expect(fake.toastsOf('error')).toEqual([expect.stringContaining('chat changed')]);
+    });
+
+    it('auto mode in a streamed group turn: Alice\'s picture accepted while Bob streams goes in after the turn, Bob gets his, in order', async () => {
+        const { fake, store, flow } = setup();
+        const bob = fake.addCharacter('Bob', { avatar: 'bob.png' });
+        fake.addGroup({ id: 'g1', name: 'Alice & Bob', members: ['alice.png', 'bob.png'] });
+        await fake.openGroupChatFile('g1', 'group-chat', [{ name: 'User', is_user: true, is_system: false, mes: 'Good morning.' }]);
+        fake.chatState.id = 'group-chat';
+        await startImageTriggers(fake, store, flow);
+        store.update((x) => { x.images.auto = true; });
+        fake.fetchImpl = scriptedFetch(() => llm('Alice prompt'), () => json(imagesBody({ b64_json: b64(PNG()) })), () => llm('Bob prompt'), () => json(imagesBody({ b64_json: b64(PNG()) }))).fetch;
+        // Bob's stream is held open after its first token until the test lets it go on.
+        let bobStarted!: () => void;
+        const bobStreaming = new Promise<void>((r) => { bobStarted = r; });
+        let releaseBob!: () => void;
+        const bobHeld = new Promise<void>((r) => { releaseBob = r; });
+        fake.on('streamToken', async () => {
+            if (fake.characterId() !== bob) return;
+            bobStarted();
+            await bobHeld;
+        });
+        fake.popupAnswers.push(async () => { await bobStreaming; return PREVIEW_RESULT.accept; }, PREVIEW_RESULT.accept);
+        fake.replies.push(['Alice ', 'waters ', 'the ferns.'], ['Bob ', 'fixes ', 'the pump.']);
+        const turn = fake.sendAndGenerate('Hello, both.');
+        await acceptedAWhileAgo(fake);
+        expect(fake.inserts).toEqual([]);
+        expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST);
+        releaseBob();
+        await turn;
+        await vi.waitFor(() => expect(fake.inserts).toHaveLength(2));
+        expect(fake.chat().map((m) => `${m.name}${m.extra?.image ? ' (picture)' : ''}: ${m.is_system ? m.extra?.title : m.mes}`)).toEqual([
+            'User: Good morning.',
+            'User: Hello, both.',
+            'Alice: Alice waters the ferns.',
+            'Alice (picture): Alice prompt',
+            'Bob: Bob fixes the pump.',
+            'Bob (picture): Bob prompt',
+        ]);
+        expect(fake.popups).toHaveLength(2);
     });
 });
 
