@@ -31,6 +31,6 @@ export default tseslint.config(
     {
         // Code passed to page.evaluate() runs inside SillyTavern's page.
         files: ['tests/e2e/**/*.mjs', 'bench/**/*.mjs'],
-        languageOptions: { globals: { SillyTavern: 'readonly', window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', FormData: 'readonly', File: 'readonly' } },
+        languageOptions: { globals: { SillyTavern: 'readonly', window: 'readonly', document: 'readonly', localStorage: 'readonly', getComputedStyle: 'readonly', FormData: 'readonly', File: 'readonly' } },
     },
 );
