@@ -123,7 +123,11 @@ export class FakeSt {
         },
         'group-chats.js': {
             is_group_generating: false,
-            openGroupById: vi.fn(async () => undefined),
+            // group-chats.js openGroupById: selects the group, deselects the character.
+            openGroupById: vi.fn(async (id: string) => {
+                this.state.selected_group = id;
+                this.state.this_chid = undefined;
+            }),
             editGroup: vi.fn(async () => undefined),
         },
         '../script.js': {
@@ -134,6 +138,8 @@ export class FakeSt {
             sendMessageAsUser: vi.fn(async () => undefined),
         },
     };
+    /** The context's `generate` (script.js Generate). */
+    readonly generate = vi.fn(async (_type: string): Promise<unknown> => undefined);
     /** Answers `fetch`; unmatched requests get ST's 404 for an unknown route. */
     onFetch: FetchHandler = () => new Response('Not found', { status: 404 });
 
@@ -161,7 +167,7 @@ export class FakeSt {
             eventSource: this.eventSource,
             eventTypes: this.eventTypes,
             addOneMessage: (mes: HostMessage, opts: Record<string, unknown>) => this.addOneMessage(mes, opts),
-            generate: vi.fn(async () => undefined),
+            generate: this.generate,
             stopGeneration: () => { this.calls.stopGeneration++; return true; },
             saveChat: async () => { this.calls.saveChat++; },
             SlashCommandParser: {

@@ -8,8 +8,9 @@
  * registerSlashCommand (classes on the context; the deprecated fallback).
  *
  * Left to e2e (they need ST's own code behind them):
- * - selectProfile through ST's real connection-manager dropdown: profiles.e2e.mjs
- *   "/trigger Bob goes through Mock-B" and full-switch.e2e.mjs "${TURNS} turns with a full switch each, none dropped".
+ * - selectProfile through ST's real connection-manager dropdown, in the full-switch fallback:
+ *   full-switch.e2e.mjs "${TURNS} turns with a full switch each, none dropped" and
+ *   "after the turns ST is back on the user's profile (Carol spoke last, unassigned)".
  * - registerSlashCommand on 1.12.6, where the SlashCommand classes are imported from scripts/slash-commands/
  *   (slashCommandModules' import path): profiles.e2e.mjs "/ens-profile char=Bob Mock-B sets and returns the name".
  * - characters and groups are ST's arrays, passed through unchanged.
