@@ -13,6 +13,8 @@
  *   "after the turns ST is back on the user's profile (Carol spoke last, unassigned)".
  * - registerSlashCommand on 1.12.6, where the SlashCommand classes are imported from scripts/slash-commands/
  *   (slashCommandModules' import path): profiles.e2e.mjs "/ens-profile char=Bob Mock-B sets and returns the name".
+ * - The run-time imports themselves (st-modules.ts importStModule/importStRoot, mocked here): images.e2e.mjs
+ *   "the image API got its own key, the prompt LLM its own" (chatCompletionSource read from the real openai.js).
  * - characters and groups are ST's arrays, passed through unchanged.
  * - fetch, now and sleep are the browser's own.
  */
