@@ -43,8 +43,9 @@ export function createBridgeAccess(doc: Document) {
     const groups = () => importStModule<GroupModule>('group-chats.js');
     let scriptModule: ScriptModule | null = null;
     let groupModule: GroupModule | null = null;
-    void script().then((m) => { scriptModule = m; });
-    void groups().then((m) => { groupModule = m; });
+    // Read synchronously by isGenerating; a module that fails to import leaves it reading false (createStHost warns).
+    script().then((m) => { scriptModule = m; }, () => undefined);
+    groups().then((m) => { groupModule = m; }, () => undefined);
 
     const characterIndex = (avatar: string) => ctx().characters.findIndex((c) => c.avatar === avatar);
     const group = (id: string) => (ctx().groups as unknown as StGroup[]).find((g) => g.id === id);

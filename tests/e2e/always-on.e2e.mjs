@@ -82,6 +82,8 @@ await runSuite(st, checks, 'always on', async (browser) => {
     await openCharacter(page, 'Bob');
     await st.sendAndWait(page, 'Bob, this is my own chat.', { expectReplies: 1 });
     await st.openExtensionsDrawer(page);
+    const content = page.locator('#ensemble_settings .inline-drawer-content');
+    if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
     await page.locator('[data-ens-bridge="autoConnect"]').check();
     await st.closeExtensionsDrawer(page);
     await st.flushSettings(page);
