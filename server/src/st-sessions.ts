@@ -74,6 +74,8 @@ class Session {
     state: SessionState = 'starting';
     error: string | undefined;
     context: BrowserContext | null = null;
+    /** The browser its context lives in (a late "disconnected" of an older browser must not restart it). */
+    browser: Browser | null = null;
     page: Page | null = null;
     attempt = 0;
     timer: NodeJS.Timeout | null = null;
@@ -154,8 +156,9 @@ export class StSessions {
             browser.on('disconnected', () => {
                 if (this.browser === browser) this.browser = null;
                 if (this.closed) return;
-                this.o.log.warn('the sessions\' browser went away; restarting the sessions');
-                for (const s of this.sessions) this.restart(s, 'the browser went away', false);
+                const hit = this.sessions.filter((s) => s.browser === browser);
+                if (hit.length) this.o.log.warn('the sessions\' browser went away; restarting the sessions');
+                for (const s of hit) this.restart(s, 'the browser went away', false);
             });
             this.browser = browser;
             return browser;
@@ -189,6 +192,7 @@ export class StSessions {
         s.reported = null;
         try {
             const browser = await this.getBrowser();
+            s.browser = browser;
             const context = await browser.newContext({
                 ...(this.o.credentials?.basic ? { httpCredentials: this.o.credentials.basic } : {}),
                 viewport: { width: 1280, height: 900 },
@@ -282,7 +286,8 @@ export class StSessions {
         while (Date.now() < end) {
             if (this.closed) return;
             if (s.reported) throw new SessionProblem(`Ensemble could not start in SillyTavern at ${this.o.stUrl}: ${s.reported}`);
-            if (this.o.relay.tabInfo().some((t) => t.key === s.id)) return;
+            // Linked, and its catalog arrived: requests for its characters can be routed.
+            if (this.o.relay.tabInfo().some((t) => t.key === s.id && t.models !== null)) return;
             await new Promise((r) => setTimeout(r, 100));
         }
         throw new SessionProblem(s.asked
