@@ -79,6 +79,8 @@ class Session {
     page: Page | null = null;
     attempt = 0;
     timer: NodeJS.Timeout | null = null;
+    /** Liveness checks missed in a row (the page did not answer, was not linked, or its ST session refused it). */
+    misses = 0;
     /** Whether the page asked for its link settings (Ensemble is installed and started there). */
     asked = false;
     /** A problem Ensemble reported from the page (e.g. this ST lacks an event it needs). */
@@ -108,21 +110,19 @@ export class StSessions {
     start(): void {
         for (const s of this.sessions) void this.run(s);
         const every = this.o.watchMs ?? 5_000;
-        const misses = new Map<Session, number>();
         this.watch = setInterval(() => {
             for (const s of this.sessions) {
                 if (s.state !== 'ready' && s.state !== 'busy') continue;
                 const page = s.page;
                 if (!page) continue;
-                // A linked page that stopped answering (hung) or unlinked (ST restarted, socket lost) is restarted.
-                const linked = this.o.relay.tabInfo().some((t) => t.key === s.id);
-                void withTimeout(page.evaluate(() => 1), every).then(() => {
-                    misses.set(s, linked ? 0 : (misses.get(s) ?? 0) + 1);
-                }, () => { misses.set(s, (misses.get(s) ?? 0) + 1); }).then(() => {
-                    if ((misses.get(s) ?? 0) >= 3) {
-                        misses.set(s, 0);
-                        this.restart(s, linked ? 'the page stopped answering' : 'the page lost its link to the bridge');
-                    }
+                // Restarted after three misses in a row: a page that stopped answering (hung), lost its link, or whose
+                // ST session refuses it (ST was restarted and no longer knows the page's session).
+                const tab = this.o.relay.tabInfo().find((t) => t.key === s.id);
+                const why = !tab ? 'the page lost its link to the bridge' : tab.unavailable ? `its SillyTavern session stopped working (${tab.unavailable})` : null;
+                void withTimeout(page.evaluate(() => 1), every).then(() => why, () => 'the page stopped answering').then((problem) => {
+                    if (s.page !== page) return; // restarted meanwhile
+                    s.misses = problem ? s.misses + 1 : 0;
+                    if (problem && s.misses >= 3) this.restart(s, problem);
                 });
             }
         }, every);
@@ -215,6 +215,7 @@ export class StSessions {
             s.state = 'ready';
             s.error = undefined;
             s.attempt = 0;
+            s.misses = 0;
             this.o.log.info(`${s.id} ready`);
         } catch (err) {
             if (this.closed) return;
