@@ -284,11 +284,15 @@ export class StSessions {
 
     private async waitLinked(s: Session): Promise<void> {
         const end = Date.now() + (this.o.linkTimeoutMs ?? 30_000);
+        let linkedAt: number | null = null;
         while (Date.now() < end) {
             if (this.closed) return;
             if (s.reported) throw new SessionProblem(`Ensemble could not start in SillyTavern at ${this.o.stUrl}: ${s.reported}`);
-            // Linked, and its catalog arrived: requests for its characters can be routed.
-            if (this.o.relay.tabInfo().some((t) => t.key === s.id && t.models !== null)) return;
+            // Linked, and its catalog of ST's characters arrived (ST loads them after its extensions): requests for
+            // them can be routed. An ST with no character at all is ready once linked for 10 s.
+            const tab = this.o.relay.tabInfo().find((t) => t.key === s.id);
+            linkedAt = tab ? linkedAt ?? Date.now() : null;
+            if (tab && ((tab.models?.length ?? 0) > 0 || Date.now() - (linkedAt ?? Date.now()) > 10_000)) return;
             await new Promise((r) => setTimeout(r, 100));
         }
         throw new SessionProblem(s.asked
