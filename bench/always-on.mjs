@@ -24,12 +24,12 @@ async function ask(server, messages, model = 'st-char-Alice') {
     return { ms: performance.now() - t0, text: body.choices[0].message.content };
 }
 
-/** ST's own prompt building and generation for one user turn, timed inside the page (no bridge involved). */
+/** ST's own work for one user turn (post the user's message, build the prompt, generate), timed inside the page. */
 async function ownGeneration(page, text) {
     return page.evaluate(async (t) => {
         const script = await import('/script.js');
-        await script.sendMessageAsUser(t, '');
         const t0 = performance.now();
+        await script.sendMessageAsUser(t, '');
         await SillyTavern.getContext().generate('normal');
         return performance.now() - t0;
     }, text);
