@@ -1,7 +1,7 @@
 import type { ChatMessage } from '../../src/protocol/index';
 import * as z from '../../src/shared/zod';
 import { ApiError } from './errors';
-import type { RelayRequest } from './relay-types';
+import type { RelayRequest } from './tab';
 
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 

@@ -8,7 +8,7 @@ import { ApiError, toApiError, unknownModel } from './errors';
 import { modelAllowed } from './key-scope';
 import { chunk, chunkWriter, completion, unixNow } from './openai-format';
 import type { Relay } from './relay';
-import type { FinishReason, RelayRequest } from './relay-types';
+import type { FinishReason, RelayRequest } from './tab';
 
 /** One SSE event. JSON.stringify never emits a raw newline, so the payload is a single data line. */
 const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;

@@ -4,10 +4,10 @@ import { ChatIndexStore } from './chat-index';
 import { ApiError, clip, fromFail } from './errors';
 import {
     pickTab, Tab, type Job, type RelayOptions, type RelayRequest, type RelayStats, type RequestSink, type TabLink, type Ticket,
-} from './relay-types';
+} from './tab';
 
-export type { RelayOptions, RelayRequest, RelayStats, RequestSink, TabLink, Ticket } from './relay-types';
-export { Tab } from './relay-types';
+export type { RelayOptions, RelayRequest, RelayStats, RequestSink, TabLink, Ticket } from './tab';
+export { Tab } from './tab';
 
 /**
  * Routes chat requests to linked SillyTavern tabs: one request per tab at a time, the rest in one

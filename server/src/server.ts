@@ -10,8 +10,9 @@ import { Relay } from './relay';
 import { fullAccess, toApiKey, type ApiKeyEntry } from './key-scope';
 import { keyFinder, secretMatcher } from './secrets';
 import { type SessionOptions, StSessions } from './st-sessions';
+import { VERSION } from '../../src/shared/version';
 
-export const SERVER_NAME = 'ensemble-bridge/0.1.0';
+export const SERVER_NAME = `ensemble-bridge/${VERSION}`;
 
 export const DEFAULTS = {
     host: '127.0.0.1',

@@ -1,6 +1,6 @@
 import type { Host, SessionLink } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import { textOption } from '../../shared/options';
+import { textOption } from '../../shared/dom-options';
 import bridgeSection from '../../../templates/bridge-section.html';
 import { type Catalog, buildCatalog } from './catalog';
 import { BridgeClient, type BridgeStatus } from './client';
@@ -12,10 +12,9 @@ import { ChatIndexDataSchema } from '../../protocol/conversations';
 import { MODULE_NAME, log } from '../../shared/log';
 import * as z from '../../shared/zod';
 import { compilePatterns } from './side-tasks';
+import { VERSION } from '../../shared/version';
 import type { ProfilesController } from '../profiles/controller';
 import { startNextChat } from '../nextchat';
-
-const VERSION = '0.1.0';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
 export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;

@@ -2,7 +2,7 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { ModelInfo } from '../../protocol';
 import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
-import { textOption } from '../../shared/options';
+import { textOption } from '../../shared/dom-options';
 import * as z from '../../shared/zod';
 import nextchatSection from '../../../templates/nextchat-section.html';
 import { patternError } from '../bridge/side-tasks';

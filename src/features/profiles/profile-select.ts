@@ -1,5 +1,5 @@
 import type { ProfileRef } from '../../settings/schema';
-import { textOption } from '../../shared/options';
+import { textOption } from '../../shared/dom-options';
 import { findProfile, isEmptyRef, refLabel } from './catalog';
 import type { ConnectionProfile } from './schema';
 

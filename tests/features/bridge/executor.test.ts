@@ -252,7 +252,7 @@ describe('BridgeExecutor', () => {
     });
 });
 
-/** NextChat's request shapes (ST-API-independent facts from its client: a 4-message window, recap, side tasks). */
+/** NextChat's request shapes (facts from NextChat's client, not from ST: a 4-message window, recap, side tasks). */
 describe('BridgeExecutor with a windowed client (NextChat)', () => {
     const window4 = (all: ChatMessage[], next: string, recap?: string): ChatMessage[] => [
         ...(recap ? [{ role: 'system' as const, content: `This is a summary of the chat history as a recap: ${recap}` }] : []),

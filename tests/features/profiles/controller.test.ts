@@ -53,7 +53,7 @@ describe('ProfilesController routes each member\'s request', () => {
     });
 
     it('leaves a request alone while a member is only viewed in the group (characterId set, never drafted)', async () => {
-        // §7: the group's "view" button selects the member's index while groupId stays.
+        // ST's group editor: the group's "view" button selects the member's index while groupId stays.
         const s = scenario();
         startController(s);
         await s.fake.openGroup(GROUP);
