@@ -14,7 +14,7 @@ import * as z from '../../shared/zod';
 import { compilePatterns } from './side-tasks';
 import { VERSION } from '../../shared/version';
 import type { ProfilesController } from '../profiles/controller';
-import { startNextChat } from '../nextchat';
+import { startNextChat } from './nextchat';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
 export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
