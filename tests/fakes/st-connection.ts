@@ -1,7 +1,7 @@
 /**
  * The part of ST's connection state the fake needs: Chat Completion settings (openai.js `oai_settings`),
  * how a Connection Profile's commands change them, and the request body `sendOpenAIRequest` builds.
- * Written from ST 1.12.6's source, independently of Ensemble's own mapping in src/features/profiles/route.ts.
+ * Written from ST 1.12.6's source, independently of Ensemble's own mapping in src/core/route.ts.
  */
 
 /** ST's global Chat Completion settings, reduced to the fields a request body carries. */

@@ -5,7 +5,7 @@ import bridgeSection from '../../../templates/bridge-section.html';
 import { type Catalog, buildCatalog } from './catalog';
 import { BridgeClient, type BridgeStatus } from './client';
 import { BridgeExecutor } from './executor';
-import { listProfiles, refOf } from '../profiles/catalog';
+import { listProfiles, refOf } from '../../core/profiles';
 import { Rotation } from './rotation';
 import { BridgeJournal } from './journal';
 import { ChatIndexDataSchema } from '../../protocol/conversations';

@@ -1,7 +1,7 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import { findProfile, listProfiles } from '../profiles/catalog';
-import type { ConnectionProfile } from '../profiles/schema';
+import { findProfile, listProfiles } from '../../core/profiles';
+import type { ConnectionProfile } from '../../core/schema';
 
 /**
  * The optional pool of Connection Profiles bridge requests take turns on (round-robin), each request

@@ -2,9 +2,9 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { ProfileRef } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { cardRef, writeCardRef } from './assignments';
-import { findProfile, listProfiles, refLabel, refOf } from './catalog';
-import type { ConnectionProfile } from './schema';
+import { cardRef, writeCardRef } from '../../core/card';
+import { findProfile, listProfiles, refLabel, refOf } from '../../core/profiles';
+import type { ConnectionProfile } from '../../core/schema';
 
 const isTrue = (v: string | undefined) => v === 'true' || v === 'on' || v === '1';
 

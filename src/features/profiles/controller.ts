@@ -2,11 +2,11 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
-import { type Resolution, resolveProfile } from './assignments';
-import { listProfiles, refLabel } from './catalog';
-import { PresetCache } from './presets';
-import { applyRoute, planFor } from './route';
-import type { ConnectionProfile } from './schema';
+import { type Resolution, resolveProfile } from '../../core/card';
+import { listProfiles, refLabel } from '../../core/profiles';
+import { PresetCache } from '../../core/presets';
+import { applyRoute, planFor } from '../../core/route';
+import type { ConnectionProfile } from '../../core/schema';
 import { Switcher } from './switcher';
 
 const SOURCE_LABEL = { character: 'its own', group: 'the group default', fallback: 'the global fallback' } as const;

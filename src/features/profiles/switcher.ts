@@ -1,8 +1,8 @@
 import type { Host } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
 import { log } from '../../shared/log';
-import { listProfiles, selectedProfileId } from './catalog';
-import type { ConnectionProfile } from './schema';
+import { listProfiles, selectedProfileId } from '../../core/profiles';
+import type { ConnectionProfile } from '../../core/schema';
 
 /**
  * The fallback path: a full, global switch of ST's connection for profiles a per-request route

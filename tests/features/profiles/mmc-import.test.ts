@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cardRef } from '../../../src/features/profiles/assignments';
+import { cardRef } from '../../../src/core/card';
 import { startProfiles } from '../../../src/features/profiles';
 import { MMC_KEY, importMmc, offerMmcImport } from '../../../src/features/profiles/mmc-import';
 import { A, B, C, GROUP, scenario } from './scenario';

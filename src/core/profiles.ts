@@ -1,6 +1,6 @@
-import type { Host } from '../../host/host';
-import type { ProfileRef } from '../../settings/schema';
-import { log } from '../../shared/log';
+import type { Host } from '../host/host';
+import type { ProfileRef } from '../settings/schema';
+import { log } from '../shared/log';
 import { type ConnectionProfile, ConnectionManagerSchema, ConnectionProfileSchema } from './schema';
 
 /** ST's Connection Profiles, validated where they enter. Broken entries are skipped with a console warning. */

@@ -1,4 +1,4 @@
-import * as z from '../../shared/zod';
+import * as z from '../shared/zod';
 
 const optString = () => z.optional(z.string());
 const optNumber = () => z.optional(z.coerce.number());

@@ -1,7 +1,7 @@
-import type { Host, HostCharacter } from '../../host/host';
-import type { ProfileRef, ProfilesSettings } from '../../settings/schema';
-import { MODULE_NAME, log } from '../../shared/log';
-import { findProfile, isEmptyRef } from './catalog';
+import type { Host, HostCharacter } from '../host/host';
+import type { ProfileRef, ProfilesSettings } from '../settings/schema';
+import { MODULE_NAME, log } from '../shared/log';
+import { findProfile, isEmptyRef } from './profiles';
 import { type CardEnsemble, CardEnsembleSchema, type ConnectionProfile } from './schema';
 
 /** `data.extensions.ensemble` of a card, validated; a malformed value reads as empty (and is not overwritten until the user assigns). */

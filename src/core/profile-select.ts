@@ -1,6 +1,6 @@
-import type { ProfileRef } from '../../settings/schema';
-import { textOption } from '../../shared/dom-options';
-import { findProfile, isEmptyRef, refLabel } from './catalog';
+import type { ProfileRef } from '../settings/schema';
+import { textOption } from '../shared/dom-options';
+import { findProfile, isEmptyRef, refLabel } from './profiles';
 import type { ConnectionProfile } from './schema';
 
 const NONE = '';

@@ -1,6 +1,6 @@
-import type { Host } from '../../host/host';
-import { errorMessage } from '../../shared/errors';
-import { log } from '../../shared/log';
+import type { Host } from '../host/host';
+import { errorMessage } from '../shared/errors';
+import { log } from '../shared/log';
 import { type ChatPreset, ChatPresetSchema } from './schema';
 
 /**
