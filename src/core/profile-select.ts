@@ -1,7 +1,6 @@
 import type { ProfileRef } from '../settings/schema';
 import { textOption } from '../shared/dom-options';
-import { findProfile, isEmptyRef, refLabel } from './profiles';
-import type { ConnectionProfile } from './schema';
+import { type ConnectionProfile, findProfile, isEmptyRef, refLabel } from './profiles';
 
 const NONE = '';
 const MISSING = '__ensemble_missing__';

@@ -1,4 +1,36 @@
-import type { ChatPreset, ConnectionProfile } from './schema';
+/**
+ * The per-request route: whether a profile can be honoured by rewriting one request, the Chat Completion
+ * presets it reads, the rewrite itself, and the one listener of CHAT_COMPLETION_SETTINGS_READY.
+ */
+import type { Host } from '../host/host';
+import { errorMessage } from '../shared/errors';
+import { log } from '../shared/log';
+import * as z from '../shared/zod';
+import type { ConnectionProfile } from './profiles';
+
+const optString = () => z.optional(z.string());
+const optNumber = () => z.optional(z.coerce.number());
+
+/**
+ * The subset of a Chat Completion preset file a per-request route carries (openai.js saveOpenAIPreset).
+ * Every field optional: presets saved by older ST versions lack some.
+ */
+export const ChatPresetSchema = z.looseObject({
+    chat_completion_source: optString(),
+    custom_model: optString(),
+    custom_url: optString(),
+    custom_include_headers: optString(),
+    custom_include_body: optString(),
+    custom_exclude_body: optString(),
+    custom_prompt_post_processing: optString(),
+    temperature: optNumber(),
+    frequency_penalty: optNumber(),
+    presence_penalty: optNumber(),
+    top_p: optNumber(),
+    openai_max_tokens: optNumber(),
+});
+export type ChatPreset = z.infer<typeof ChatPresetSchema>;
+
 
 /** Connection-manager `api` values that are not Chat Completion source names (script.js CONNECT_API_MAP). */
 const API_TO_SOURCE: Record<string, string> = { oai: 'openai', google: 'makersuite' };
@@ -81,4 +113,102 @@ export function applyRoute(body: Record<string, unknown>, profile: ConnectionPro
         }
     }
     return { source, model: typeof body.model === 'string' ? body.model : undefined };
+}
+
+/**
+ * Chat Completion presets by name. ST 1.12.6 keeps them module-private, so they are read from the
+ * server once and again whenever a chat opens or a profile loads; a route never waits on the
+ * network unless its preset is not yet known.
+ */
+export class PresetCache {
+    private presets = new Map<string, ChatPreset>();
+    private loading: Promise<void> | null = null;
+    private loaded = false;
+    /** Names looked up after a refresh and not found: not fetched again until the next refresh. */
+    private readonly missing = new Set<string>();
+
+    constructor(private readonly host: Host) {}
+
+    refresh(): Promise<void> {
+        this.loading ??= this.host.chatCompletionPresets()
+            .then((raw) => {
+                const next = new Map<string, ChatPreset>();
+                for (const [name, value] of Object.entries(raw)) {
+                    const p = ChatPresetSchema.safeParse(value);
+                    if (p.success) next.set(name, p.data);
+                    else log.warn(`preset "${name}" is not in the expected shape; ignored`);
+                }
+                this.presets = next;
+                this.loaded = true;
+                this.missing.clear();
+            })
+            .catch((err) => log.warn('could not read Chat Completion presets:', errorMessage(err)))
+            .finally(() => { this.loading = null; });
+        return this.loading;
+    }
+
+    /** The preset, fetching the list first if it was never read or does not have this name yet. */
+    async get(name: string | undefined): Promise<ChatPreset | undefined> {
+        if (!name) return undefined;
+        if (this.presets.has(name)) return this.presets.get(name);
+        if (this.loaded && this.missing.has(name)) return undefined;
+        await this.refresh();
+        if (!this.presets.has(name)) this.missing.add(name);
+        return this.presets.get(name);
+    }
+}
+
+/** Names the profile one request goes through; null or undefined leaves the request to the next source, then to ST. */
+export type RouteSource = () => ConnectionProfile | null | undefined;
+
+/**
+ * The one listener of CHAT_COMPLETION_SETTINGS_READY. Features say which profile a request goes through:
+ * overrides first, in the order they were added (the bridge's rotation, for the bridge request in
+ * progress), then the member source (the profiles feature: the drafted member's profile, resolved at
+ * its draft). Only a per-request route happens here; a profile that needs more was applied by a full
+ * switch before the request (or, for an override, is not used).
+ */
+export class RequestRouter {
+    readonly presets: PresetCache;
+    private readonly overrides: RouteSource[] = [];
+    private member: RouteSource | null = null;
+    /** Presets already warned about in this chat: one toast, not one per turn. */
+    private readonly warned = new Set<string>();
+
+    constructor(private readonly host: Host) {
+        this.presets = new PresetCache(host);
+    }
+
+    start(): void {
+        this.host.on('chatCompletionSettingsReady', (body) => this.onRequest(body));
+        this.host.on('chatChanged', () => this.warned.clear());
+    }
+
+    /** A source that wins over the member's (the bridge's rotation pool). */
+    addOverride(source: RouteSource): void {
+        this.overrides.push(source);
+    }
+
+    setMemberSource(source: RouteSource | null): void {
+        this.member = source;
+    }
+
+    /** CHAT_COMPLETION_SETTINGS_READY: rewrite the body of a request some source names a profile for. */
+    async onRequest(body: Record<string, unknown>): Promise<void> {
+        let profile: ConnectionProfile | null = null;
+        for (const source of this.overrides) {
+            profile = source() ?? null;
+            if (profile) break;
+        }
+        profile ??= this.member?.() ?? null;
+        if (!profile) return;
+        const plan = planFor(profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
+        if (plan.kind !== 'route') return; // a full switch already put ST on this profile
+        const preset = await this.presets.get(profile.preset);
+        if (profile.preset && !preset && !this.warned.has(profile.preset)) {
+            this.warned.add(profile.preset);
+            this.host.toast('warning', `Preset "${profile.preset}" of profile "${profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
+        }
+        applyRoute(body, profile, preset);
+    }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyRoute, planFor, profileSource } from '../../src/core/route';
-import type { ChatPreset, ConnectionProfile } from '../../src/core/schema';
+import type { ConnectionProfile } from '../../src/core/profiles';
+import { type ChatPreset, applyRoute, planFor, profileSource } from '../../src/core/route';
 import { buildChatCompletionBody, defaultConnection } from '../fakes/st-connection';
 
 const ON_CUSTOM = { mainApi: 'openai', source: 'custom' };

@@ -13,7 +13,7 @@ import { MODULE_NAME, log } from '../../shared/log';
 import * as z from '../../shared/zod';
 import { compilePatterns } from './side-tasks';
 import { VERSION } from '../../shared/version';
-import type { ProfilesController } from '../profiles/controller';
+import type { RequestRouter } from '../../core/route';
 import { startNextChat } from './nextchat';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
@@ -35,9 +35,9 @@ function describe(status: BridgeStatus, executor: BridgeExecutor, sessions: numb
 }
 
 /** The bridge: the panel section, the WebSocket client, the catalog and the executor. */
-export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, profiles: ProfilesController, session: SessionLink | null = null): BridgeClient {
+export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, router: RequestRouter, session: SessionLink | null = null): BridgeClient {
     const rotation = new Rotation(host, store);
-    profiles.setRequestOverride(() => rotation.active());
+    router.addOverride(() => rotation.active());
     let catalog: Catalog = buildCatalog(host);
     /** The API address and key the server shared on connect (memory only: never written to settings). */
     let serverApi: { url: string; key?: string } | null = null;

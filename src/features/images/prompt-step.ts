@@ -3,8 +3,7 @@ import type { ImagesSettings } from '../../settings/schema';
 import { EnsembleError } from '../../shared/errors';
 import * as z from '../../shared/zod';
 import { findProfile, listProfiles } from '../../core/profiles';
-import type { PresetCache } from '../../core/presets';
-import { applyRoute, planFor } from '../../core/route';
+import { type PresetCache, applyRoute, planFor } from '../../core/route';
 import { type PromptSubject, buildPromptMessages, cleanPromptReply, promptViaEndpoint } from './prompt';
 
 const CompletionSchema = z.looseObject({

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-    cardRef, readCard, readNewCardRef, resolveProfile, writeCardRef, writeNewCardRef,
-} from '../../src/core/card';
-import type { ConnectionProfile } from '../../src/core/schema';
+    type ConnectionProfile, cardRef, readCard, readNewCardRef, resolveProfile, writeCardRef, writeNewCardRef,
+} from '../../src/core/profiles';
 import type { HostCharacter } from '../../src/host/host';
 import { type ProfilesSettings, defaultSettings } from '../../src/settings/schema';
 import { FakeStHost } from '../fakes/st-host';
