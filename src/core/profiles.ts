@@ -4,6 +4,7 @@
  */
 import type { Host, HostCharacter } from '../host/host';
 import type { ProfileRef, ProfilesSettings } from '../settings/schema';
+import { EnsembleError } from '../shared/errors';
 import { MODULE_NAME, log } from '../shared/log';
 import * as z from '../shared/zod';
 
@@ -112,7 +113,7 @@ function withRef(ref: ProfileRef | null): Partial<CardEnsemble> {
 /** Changes some of the card's Ensemble fields and stores the card (travels with PNG/JSON export); the others are kept. */
 export async function writeCardPatch(host: Host, index: number, patch: Partial<CardEnsemble>): Promise<void> {
     const ch = host.characters()[index];
-    if (!ch) throw new Error(`no character at index ${index}`);
+    if (!ch) throw new EnsembleError('CHARACTER_NOT_FOUND', `no character at index ${index}`);
     await host.writeCharacterExtension(index, MODULE_NAME, { ...readCard(ch), ...patch });
 }
 
