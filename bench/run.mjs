@@ -12,6 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { API_KEY, connectBridge, startBridgeServer } from '../tests/e2e/bridge-server.mjs';
 import { startImageServer } from '../tests/e2e/image-server.mjs';
+import { benchAlwaysOn, benchSettings } from './always-on.mjs';
 import { configureImages, installEnsemble, installRaceProbes, loadRig, RIG, ROOT, setupConnection } from '../tests/e2e/lib.mjs';
 
 const TURNS = Number(process.env.BENCH_TURNS || 8);
@@ -328,6 +329,11 @@ async function benchBridge(page) {
     }
 }
 
+/** BENCH_ONLY=groups,images,bridge,settings,always-on runs only those parts (default: all). */
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const want = (part) => ONLY.length === 0 || ONLY.includes(part);
+const SETTINGS_CONVERSATIONS = Number(process.env.BENCH_SETTINGS_CONVERSATIONS || 1000);
+
 const browser = await st.launch();
 try {
     const s = await st.openST(browser);
@@ -351,9 +357,10 @@ try {
         const id = await st.createGroup(page, { name, members: ['Alice', 'Bob', 'Carol'], activation: 1 });
         await st.openGroup(page, id);
     };
-    console.log(`group turns in real ST 1.12.6, ${TURNS} turns × 3 members per phase:`);
-    await freshGroup('Bench none');
-    const none = await measure(page, 'no extension');
+    const groups = want('groups');
+    if (groups) console.log(`group turns in real ST 1.12.6, ${TURNS} turns × 3 members per phase:`);
+    if (groups) await freshGroup('Bench none');
+    const none = groups ? await measure(page, 'no extension') : null;
     // SESSIONS remembered bridge chats of Alice (files that do not exist: only the lookup is measured).
     await page.evaluate((n) => {
         const ctx = SillyTavern.getContext();
@@ -361,19 +368,23 @@ try {
         ctx.saveSettingsDebounced();
     }, SESSIONS);
     await installEnsemble(st, page);
-    await freshGroup('Bench idle');
-    const idle = await measure(page, 'Ensemble, nothing assigned');
-    await st.slash(page, '/ens-profile char=Alice Mock-A');
-    await st.slash(page, '/ens-profile char=Bob Mock-B');
-    await st.slash(page, '/ens-profile char=Carol Mock-C');
-    await freshGroup('Bench routed');
-    const routed = await measure(page, 'Ensemble, every member routed');
-    const line = (what, m, goal) => console.log(`${what}: ${(m.listeners - none.listeners).toFixed(3)} ms added per member (goal ${goal}); `
-        + `draft → request ${(m.total - none.total).toFixed(1)} ms added, ratio ${(m.total / none.total).toFixed(3)} to no extension`);
-    line('nothing assigned', idle, `< ${GOALS.idleMs} ms`);
-    line('routed          ', routed, `≤ ${GOALS.routedMs} ms`);
-    await benchImages(page);
-    await benchBridge(page);
+    if (groups) {
+        await freshGroup('Bench idle');
+        const idle = await measure(page, 'Ensemble, nothing assigned');
+        await st.slash(page, '/ens-profile char=Alice Mock-A');
+        await st.slash(page, '/ens-profile char=Bob Mock-B');
+        await st.slash(page, '/ens-profile char=Carol Mock-C');
+        await freshGroup('Bench routed');
+        const routed = await measure(page, 'Ensemble, every member routed');
+        const line = (what, m, goal) => console.log(`${what}: ${(m.listeners - none.listeners).toFixed(3)} ms added per member (goal ${goal}); `
+            + `draft → request ${(m.total - none.total).toFixed(1)} ms added, ratio ${(m.total / none.total).toFixed(3)} to no extension`);
+        line('nothing assigned', idle, `< ${GOALS.idleMs} ms`);
+        line('routed          ', routed, `≤ ${GOALS.routedMs} ms`);
+    }
+    if (want('images')) await benchImages(page);
+    if (want('bridge')) await benchBridge(page);
+    if (want('settings')) await benchSettings(st, page, SETTINGS_CONVERSATIONS);
+    if (want('always-on')) await benchAlwaysOn(st, page);
     await st.closeSession(s);
 } finally {
     await browser.close();

@@ -124,7 +124,9 @@ export class Relay {
     submit(req: RelayRequest, sink: RequestSink): Ticket {
         if (this.closed) throw new EnsembleError('shutting_down', 'The bridge server is shutting down.');
         if (this.tabs.size === 0) throw new EnsembleError('no_tab', 'No SillyTavern tab is linked to the bridge: open SillyTavern with the Ensemble bridge enabled.');
-        if (!this.offered(req.model)) {
+        // A tab that just linked has not sent its catalog yet: the request waits for it (failStranded decides then).
+        const catalogPending = [...this.tabs.values()].some((t) => t.models === null);
+        if (!this.offered(req.model) && !catalogPending) {
             const refused = [...this.tabs.values()].find((t) => t.unavailable !== null && t.models?.has(req.model));
             if (refused) throw this.unavailableError(refused);
             throw new EnsembleError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
@@ -149,8 +151,8 @@ export class Relay {
     }
 
     /** Per-tab state, for diagnostics and tests. */
-    tabInfo(): { key: string; models: string[] | null; running: string | null }[] {
-        return [...this.tabs.values()].map((t) => ({ key: t.key, models: t.models && [...t.models.keys()], running: t.job?.id ?? null }));
+    tabInfo(): { key: string; models: string[] | null; running: string | null; unavailable: string | null }[] {
+        return [...this.tabs.values()].map((t) => ({ key: t.key, models: t.models && [...t.models.keys()], running: t.job?.id ?? null, unavailable: t.unavailable }));
     }
 
     stats(): RelayStats {

@@ -78,9 +78,13 @@ class Session {
     state: SessionState = 'starting';
     error: string | undefined;
     context: BrowserContext | null = null;
+    /** The browser its context lives in (a late "disconnected" of an older browser must not restart it). */
+    browser: Browser | null = null;
     page: Page | null = null;
     attempt = 0;
     timer: NodeJS.Timeout | null = null;
+    /** Liveness checks missed in a row (the page did not answer, was not linked, or its ST session refused it). */
+    misses = 0;
     /** Whether the page asked for its link settings (Ensemble is installed and started there). */
     asked = false;
     /** A problem Ensemble reported from the page (e.g. this ST lacks an event it needs). */
@@ -110,21 +114,19 @@ export class StSessions {
     start(): void {
         for (const s of this.sessions) void this.run(s);
         const every = this.o.watchMs ?? 5_000;
-        const misses = new Map<Session, number>();
         this.watch = setInterval(() => {
             for (const s of this.sessions) {
                 if (s.state !== 'ready' && s.state !== 'busy') continue;
                 const page = s.page;
                 if (!page) continue;
-                // A linked page that stopped answering (hung) or unlinked (ST restarted, socket lost) is restarted.
-                const linked = this.o.relay.tabInfo().some((t) => t.key === s.id);
-                void withTimeout(page.evaluate(() => 1), every).then(() => {
-                    misses.set(s, linked ? 0 : (misses.get(s) ?? 0) + 1);
-                }, () => { misses.set(s, (misses.get(s) ?? 0) + 1); }).then(() => {
-                    if ((misses.get(s) ?? 0) >= 3) {
-                        misses.set(s, 0);
-                        this.restart(s, linked ? 'the page stopped answering' : 'the page lost its link to the bridge');
-                    }
+                // Restarted after three misses in a row: a page that stopped answering (hung), lost its link, or whose
+                // ST session refuses it (ST was restarted and no longer knows the page's session).
+                const tab = this.o.relay.tabInfo().find((t) => t.key === s.id);
+                const why = !tab ? 'the page lost its link to the bridge' : tab.unavailable ? `its SillyTavern session stopped working (${tab.unavailable})` : null;
+                void withTimeout(page.evaluate(() => 1), every).then(() => why, () => 'the page stopped answering').then((problem) => {
+                    if (s.page !== page) return; // restarted meanwhile
+                    s.misses = problem ? s.misses + 1 : 0;
+                    if (problem && s.misses >= 3) this.restart(s, problem);
                 });
             }
         }, every);
@@ -158,8 +160,9 @@ export class StSessions {
             browser.on('disconnected', () => {
                 if (this.browser === browser) this.browser = null;
                 if (this.closed) return;
-                this.o.log.warn('the sessions\' browser went away; restarting the sessions');
-                for (const s of this.sessions) this.restart(s, 'the browser went away', false);
+                const hit = this.sessions.filter((s) => s.browser === browser);
+                if (hit.length) this.o.log.warn('the sessions\' browser went away; restarting the sessions');
+                for (const s of hit) this.restart(s, 'the browser went away', false);
             });
             this.browser = browser;
             return browser;
@@ -193,6 +196,7 @@ export class StSessions {
         s.reported = null;
         try {
             const browser = await this.getBrowser();
+            s.browser = browser;
             const context = await browser.newContext({
                 ...(this.o.credentials?.basic ? { httpCredentials: this.o.credentials.basic } : {}),
                 viewport: { width: 1280, height: 900 },
@@ -215,6 +219,7 @@ export class StSessions {
             s.state = 'ready';
             s.error = undefined;
             s.attempt = 0;
+            s.misses = 0;
             this.o.log.info(`${s.id} ready`);
         } catch (err) {
             if (this.closed) return;
@@ -283,10 +288,15 @@ export class StSessions {
 
     private async waitLinked(s: Session): Promise<void> {
         const end = Date.now() + (this.o.linkTimeoutMs ?? 30_000);
+        let linkedAt: number | null = null;
         while (Date.now() < end) {
             if (this.closed) return;
             if (s.reported) throw new SessionProblem(`Ensemble could not start in SillyTavern at ${this.o.stUrl}: ${s.reported}`);
-            if (this.o.relay.tabInfo().some((t) => t.key === s.id)) return;
+            // Linked, and its catalog of ST's characters arrived (ST loads them after its extensions): requests for
+            // them can be routed. An ST with no character at all is ready once linked for 10 s.
+            const tab = this.o.relay.tabInfo().find((t) => t.key === s.id);
+            linkedAt = tab ? linkedAt ?? Date.now() : null;
+            if (tab && ((tab.models?.length ?? 0) > 0 || Date.now() - (linkedAt ?? Date.now()) > 10_000)) return;
             await new Promise((r) => setTimeout(r, 100));
         }
         throw new SessionProblem(s.asked

@@ -24,8 +24,13 @@ describe('Relay: which models are offered', () => {
     it('follows catalogs through replacement, reconnects and removal', () => {
         const relay = new Relay({ queueLimit: 10, timeoutMs: 1000, cancelGraceMs: 10, log: quiet });
         const a = relay.addTab('a', link());
-        expect(tryModel(relay, ALICE.id)).toBe('model_not_found'); // no catalog yet
+        // No catalog yet: a request waits for it instead of a 404 (a client right after a tab links) …
+        const early: { error?: string } = {};
+        relay.submit(req('st-char-Nobody'), { ...sink, fail: (e) => { early.error = e.code; } });
+        expect(tryModel(relay, ALICE.id)).toBe('ok');
+        expect(early.error).toBeUndefined();
         relay.onFrame(a, { type: 'catalog', models: [ALICE, ALICE] });
+        expect(early.error).toBe('model_not_found'); // … and gets the 404 once the catalog shows the model is not there
         const b = relay.addTab('b', link());
         relay.onFrame(b, { type: 'catalog', models: [ALICE, BOB] });
         expect([tryModel(relay, ALICE.id), tryModel(relay, BOB.id)]).toEqual(['ok', 'ok']);

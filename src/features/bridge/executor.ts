@@ -262,7 +262,7 @@ export class BridgeExecutor {
                 lastSign = this.host.now();
             }
             // A real timer, not host.sleep: this waits on ST, so it must let ST's own work run.
-            await new Promise((r) => setTimeout(r, 200));
+            await new Promise((r) => setTimeout(r, 50));
         }
     }
 

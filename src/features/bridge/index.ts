@@ -109,7 +109,11 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     setInterval(() => {
         if (client?.status.state === 'connected' && !executor.busy) void executor.checkSession().finally(render);
     }, SESSION_CHECK_MS);
-    if (!session) host.on('appReady', () => void journal.repair());
+    // ST loads its characters after its extensions: the catalog sent on an early link is empty until then.
+    host.on('appReady', () => {
+        sendCatalog();
+        if (!session) void journal.repair();
+    });
 
     if (panel) {
         const frag = host.dom.fragment(bridgeSection);
