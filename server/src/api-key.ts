@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
 import type { ApiKey } from './key-scope';
 import { RateLimiter } from './rate-limit';
 
@@ -17,14 +17,14 @@ export function apiKeyAuth(identify: (key: string) => ApiKey | null, limiter = n
         const key = match?.[1] ? identify(match[1]) : null;
         if (!key) {
             c.header('WWW-Authenticate', 'Bearer realm="ensemble-bridge"');
-            throw new ApiError('invalid_api_key', 'Missing or wrong API key: send "Authorization: Bearer <key>" with a key of this bridge server.');
+            throw new EnsembleError('invalid_api_key', 'Missing or wrong API key: send "Authorization: Bearer <key>" with a key of this bridge server.');
         }
         if (key.rateLimit) {
             const wait = limiter.take(key, key.rateLimit);
             if (wait > 0) {
                 c.header('Retry-After', String(wait));
                 const { requests, perSeconds } = key.rateLimit;
-                throw new ApiError('rate_limit_exceeded', `Rate limit of this API key reached (${requests} requests per ${perSeconds} s); retry in ${wait} s.`);
+                throw new EnsembleError('rate_limit_exceeded', `Rate limit of this API key reached (${requests} requests per ${perSeconds} s); retry in ${wait} s.`);
             }
         }
         c.set('apiKey', key);

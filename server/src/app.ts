@@ -6,7 +6,8 @@ import { apiKeyAuth, type KeyEnv } from './api-key';
 import { limitBody } from './body-limit';
 import { hostGuard } from './host-guard';
 import { chatCompletions } from './completions';
-import { ApiError, toApiError } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { type ApiError, httpStatus, openAiBody, toApiError } from './errors';
 import { modelAllowed, type ApiKey } from './key-scope';
 import type { Logger } from './log';
 import { modelList } from './openai-format';
@@ -30,8 +31,8 @@ export interface AppOptions {
 }
 
 function fromHttpException(err: HTTPException): ApiError {
-    if (err.status === 413) return new ApiError('payload_too_large', 'The request body is too large.');
-    if (err.status < 500) return new ApiError('invalid_request', err.message || 'Invalid request.');
+    if (err.status === 413) return new EnsembleError('payload_too_large', 'The request body is too large.');
+    if (err.status < 500) return new EnsembleError('invalid_request', err.message || 'Invalid request.');
     return toApiError(err);
 }
 
@@ -63,13 +64,13 @@ export function createApp(o: AppOptions): Hono<KeyEnv> {
     app.post('/v1/chat/completions', limitBody(o.bodyLimit), chatCompletions(o.relay, { keepAliveMs: o.keepAliveMs, earlyHeadersMs: o.earlyHeadersMs }));
 
     app.notFound((c) => {
-        const err = new ApiError('not_found', `There is no ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)} here.`);
-        return c.json(err.body, 404);
+        const err = new EnsembleError('not_found', `There is no ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)} here.`);
+        return c.json(openAiBody(err), 404);
     });
     app.onError((raw, c) => {
         const err = raw instanceof HTTPException ? fromHttpException(raw) : toApiError(raw);
         if (err.code === 'internal_error') o.log.error(`${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)}: ${raw instanceof Error ? raw.message : String(raw)}`);
-        return c.json(err.body, err.status as ContentfulStatusCode);
+        return c.json(openAiBody(err), httpStatus(err) as ContentfulStatusCode);
     });
     return app;
 }

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ApiError } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { isApiError } from './errors';
 
 /**
  * hono's bodyLimit, with its Content-Length branch taken first: hono reads `c.req.raw.body` before
@@ -10,7 +11,7 @@ import { ApiError } from './errors';
  * enough and c.req.text() reads the body directly. Chunked bodies still go through hono's counter.
  */
 export function limitBody(maxSize: number): MiddlewareHandler {
-    const tooLarge = (): never => { throw new ApiError('payload_too_large', `The request body is larger than ${maxSize} bytes.`); };
+    const tooLarge = (): never => { throw new EnsembleError('payload_too_large', `The request body is larger than ${maxSize} bytes.`); };
     const counted = bodyLimit({ maxSize, onError: tooLarge });
     return async (c, next) => {
         const length = c.req.header('content-length');
@@ -21,8 +22,8 @@ export function limitBody(maxSize: number): MiddlewareHandler {
             } catch (err) {
                 // hono's counter reads the whole body before the handler runs: a client that went away
                 // mid-upload (or broke the chunked framing) fails here, like c.req.text() in completions.
-                if (!reading || err instanceof ApiError) throw err;
-                throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
+                if (!reading || isApiError(err)) throw err;
+                throw new EnsembleError('invalid_request', 'The request body could not be read.', { cause: err });
             }
         }
         if (!/^\d+$/.test(length) || Number(length) > maxSize) return tooLarge();

@@ -2,7 +2,8 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { BridgeLink, type LinkOptions } from './bridge-socket';
-import { ApiError } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { type ApiError, httpStatus, openAiBody } from './errors';
 import { hostRefused } from './host-guard';
 import { printable } from './log';
 import { hostAllowed, originAllowed } from './origins';
@@ -20,8 +21,8 @@ export interface BridgeServerOptions extends LinkOptions {
 
 /** Answers an upgrade request with an OpenAI-shaped error instead of 101 (nothing else owns the socket yet). */
 function refuseUpgrade(socket: Duplex, err: ApiError): void {
-    const body = JSON.stringify(err.body);
-    socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`
+    const body = JSON.stringify(openAiBody(err));
+    socket.end(`HTTP/1.1 ${httpStatus(err)} ${STATUS_CODES[httpStatus(err)] ?? 'Error'}\r\nConnection: close\r\n`
         + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
@@ -38,11 +39,11 @@ export function attachBridge(server: Server, opts: BridgeServerOptions): { close
         socket.on('error', () => socket.destroy()); // a peer resetting mid-handshake must not crash the server
         if (!hostAllowed(req.headers.host, opts.allowedHosts)) return refuseUpgrade(socket, hostRefused(req.headers.host));
         const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-        if (path !== BRIDGE_PATH) return refuseUpgrade(socket, new ApiError('not_found', `There is no WebSocket at ${printable(path)}; the bridge is at ${BRIDGE_PATH}.`));
+        if (path !== BRIDGE_PATH) return refuseUpgrade(socket, new EnsembleError('not_found', `There is no WebSocket at ${printable(path)}; the bridge is at ${BRIDGE_PATH}.`));
         const origin = req.headers.origin;
         if (!originAllowed(origin, opts.stOrigins)) {
             opts.log.warn(`refused a bridge link from origin ${printable(origin ?? '')}; start the bridge with --st-origin ${printable(origin ?? '')} if that is SillyTavern`);
-            return refuseUpgrade(socket, new ApiError('origin_not_allowed', `Origin ${printable(origin ?? '')} may not link to this bridge; start the bridge with --st-origin ${printable(origin ?? '')} if that is SillyTavern.`));
+            return refuseUpgrade(socket, new EnsembleError('origin_not_allowed', `Origin ${printable(origin ?? '')} may not link to this bridge; start the bridge with --st-origin ${printable(origin ?? '')} if that is SillyTavern.`));
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
             const link = new BridgeLink(ws, req, opts);

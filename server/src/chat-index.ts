@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChatIndexDataSchema, ConversationIndex, type ChatIndexData } from '../../src/protocol/conversations';
+import { EnsembleError } from '../../src/shared/errors';
 import * as z from '../../src/shared/zod';
 import type { Logger } from './log';
 
@@ -38,7 +39,7 @@ export class ChatIndexStore {
             text = fs.readFileSync(file, 'utf8');
         } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-            throw new Error(`${file} could not be read: ${(err as Error).message}`);
+            throw new EnsembleError('CHAT_INDEX_UNREADABLE', `${file} could not be read: ${(err as Error).message}`);
         }
         let problem: string;
         try {

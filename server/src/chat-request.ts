@@ -1,7 +1,7 @@
 import type { ChatMessage } from '../../src/protocol/index';
 import * as z from '../../src/shared/zod';
-import { ApiError } from './errors';
-import type { RelayRequest } from './relay-types';
+import { EnsembleError } from '../../src/shared/errors';
+import type { RelayRequest } from './tab';
 
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 
@@ -34,14 +34,14 @@ export function parseChatRequest(raw: string): RelayRequest {
     try {
         json = JSON.parse(raw);
     } catch {
-        throw new ApiError('invalid_json', 'The request body is not valid JSON.');
+        throw new EnsembleError('invalid_json', 'The request body is not valid JSON.');
     }
-    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ApiError('invalid_request', 'The request body must be a JSON object.');
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new EnsembleError('invalid_request', 'The request body must be a JSON object.');
     const parsed = ChatRequestSchema.safeParse(json);
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const param = issue?.path.length ? issue.path.map(String).join('.') : null;
-        throw new ApiError('invalid_request', `Invalid request: ${z.prettifyError(parsed.error).slice(0, 1000)}`, { param });
+        throw new EnsembleError('invalid_request', `Invalid request: ${z.prettifyError(parsed.error).slice(0, 1000)}`, { param });
     }
     const b = parsed.data;
     const params: RelayRequest['params'] = {};

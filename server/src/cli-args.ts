@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { EnsembleError } from '../../src/shared/errors';
 import { normalizeHostName } from './origins';
 import { DEFAULTS, type StartOptions } from './server';
 import { parseSessions } from './session-config';
@@ -38,8 +39,12 @@ Secrets: ENSEMBLE_API_KEYS (comma-separated client keys) and ENSEMBLE_LINK_TOKEN
 token); whatever is not set is generated once into <data-dir>/secrets.json (mode 0600). Keys limited
 to some models or with a rate limit are set in secrets.json (see server/README.md, "Scoped keys").`;
 
-export class UsageError extends Error {
-    override name = 'UsageError';
+/** A wrong flag or environment variable: main.ts prints the usage text after its message. */
+export class UsageError extends EnsembleError<'CLI_USAGE'> {
+    constructor(message: string) {
+        super('CLI_USAGE', message);
+        this.name = 'UsageError';
+    }
 }
 
 export interface CliConfig {

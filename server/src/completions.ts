@@ -4,16 +4,17 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { parseChatRequest } from './chat-request';
 import type { KeyEnv } from './api-key';
-import { ApiError, toApiError, unknownModel } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { type ApiError, openAiBody, toApiError, unknownModel } from './errors';
 import { modelAllowed } from './key-scope';
 import { chunk, chunkWriter, completion, unixNow } from './openai-format';
 import type { Relay } from './relay';
-import type { FinishReason, RelayRequest } from './relay-types';
+import type { FinishReason, RelayRequest } from './tab';
 
 /** One SSE event. JSON.stringify never emits a raw newline, so the payload is a single data line. */
 const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
-const clientLeft = () => new ApiError('cancelled', 'The client closed the request.');
+const clientLeft = () => new EnsembleError('cancelled', 'The client closed the request.');
 
 export interface AnswerTiming {
     /** Between keep-alive writes (SSE comments; spaces before a late JSON answer). */
@@ -30,7 +31,7 @@ export function chatCompletions(relay: Relay, timing: AnswerTiming) {
             body = await c.req.text();
         } catch (err) {
             // The client went away (or broke the framing) while sending: nothing to answer, nothing to log.
-            throw new ApiError('invalid_request', 'The request body could not be read.', { cause: err });
+            throw new EnsembleError('invalid_request', 'The request body could not be read.', { cause: err });
         }
         const req = parseChatRequest(body);
         // A model outside the key's scope is answered as a missing one. With no tab linked the relay
@@ -98,7 +99,7 @@ async function answerJson(c: Context, relay: Relay, req: RelayRequest, timing: A
         try {
             await out.write(' ');
             // A client that left has rejected `reply` (and cancelled the ticket); writes to it are dropped.
-            const body = await reply.then(toJson, (err: unknown) => toApiError(err).body);
+            const body = await reply.then(toJson, (err: unknown) => openAiBody(toApiError(err)));
             clearInterval(keepAlive);
             await out.write(JSON.stringify(body));
         } finally {
@@ -110,7 +111,7 @@ async function answerJson(c: Context, relay: Relay, req: RelayRequest, timing: A
 /** The node response under @hono/node-server (its `env.outgoing`); the SSE path writes to it directly. */
 function outgoingOf(c: Context): ServerResponse {
     const out = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-    if (!out) throw new Error('Streaming answers need @hono/node-server (c.env.outgoing).');
+    if (!out) throw new EnsembleError('INTERNAL', 'Streaming answers need @hono/node-server (c.env.outgoing).');
     return out as ServerResponse;
 }
 
@@ -172,7 +173,7 @@ function answerStream(c: Context, relay: Relay, req: RelayRequest, keepAliveMs: 
             end(`${rest ? contentChunk(rest) : ''}${sse(chunk(ticket.id, created, req.model, {}, finishReason))}${sse('[DONE]')}`);
         },
         // openai-node throws an APIError for an `error` event carrying `{error: {...}}`.
-        fail: (error) => end(`${sse(error.body, 'error')}${sse('[DONE]')}`),
+        fail: (error) => end(`${sse(openAiBody(error), 'error')}${sse('[DONE]')}`),
     });
     contentChunk = chunkWriter(ticket.id, created, req.model);
 

@@ -1,26 +1,8 @@
 import type { BridgeErrorCode } from '../../src/protocol/index';
+import { type ApiErrorCode, EnsembleError } from '../../src/shared/errors';
 
-/** Every failure the HTTP API reports, with the status it maps to. */
-export type ApiErrorCode =
-    | 'invalid_request'
-    | 'invalid_json'
-    | 'invalid_api_key'
-    | 'host_not_allowed'
-    | 'origin_not_allowed'
-    | 'not_found'
-    | 'model_not_found'
-    | 'payload_too_large'
-    | 'queue_full'
-    | 'rate_limit_exceeded'
-    | 'no_tab'
-    | 'st_busy'
-    | 'cancelled'
-    | 'st_error'
-    | 'tab_closed'
-    | 'tab_unavailable'
-    | 'timeout'
-    | 'shutting_down'
-    | 'internal_error';
+/** An error with one of the HTTP API's codes: the status and OpenAI-shaped body it is answered with follow from the code. */
+export type ApiError = EnsembleError<ApiErrorCode>;
 
 const STATUS: Record<ApiErrorCode, number> = {
     invalid_request: 400,
@@ -56,23 +38,18 @@ export interface OpenAiErrorBody {
     error: { message: string; type: string; param: string | null; code: ApiErrorCode };
 }
 
-/** An error with the HTTP status and OpenAI-shaped body it is answered with. */
-export class ApiError extends Error {
-    readonly code: ApiErrorCode;
-    readonly status: number;
-    readonly param: string | null;
+const API_CODES = new Set<string>(Object.keys(STATUS));
 
-    constructor(code: ApiErrorCode, message: string, options?: { param?: string | null; cause?: unknown }) {
-        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-        this.name = 'ApiError';
-        this.code = code;
-        this.status = STATUS[code];
-        this.param = options?.param ?? null;
-    }
+export function isApiError(err: unknown): err is ApiError {
+    return err instanceof EnsembleError && API_CODES.has(err.code);
+}
 
-    get body(): OpenAiErrorBody {
-        return { error: { message: this.message, type: typeFor(this.status), param: this.param, code: this.code } };
-    }
+/** The HTTP status an error is answered with. */
+export const httpStatus = (err: ApiError): number => STATUS[err.code];
+
+/** The OpenAI-shaped body an error is answered with. */
+export function openAiBody(err: ApiError): OpenAiErrorBody {
+    return { error: { message: err.message, type: typeFor(httpStatus(err)), param: err.param, code: err.code } };
 }
 
 /** How a `fail` frame from the extension reaches the HTTP client. */
@@ -88,13 +65,13 @@ const FROM_FAIL: Record<BridgeErrorCode, ApiErrorCode> = {
 };
 
 export function fromFail(code: BridgeErrorCode, message: string): ApiError {
-    return new ApiError(FROM_FAIL[code], message ? `SillyTavern: ${message}` : `SillyTavern failed (${code}).`);
+    return new EnsembleError(FROM_FAIL[code], message ? `SillyTavern: ${message}` : `SillyTavern failed (${code}).`);
 }
 
-/** Anything thrown inside a handler becomes an ApiError; unknown errors keep no detail for the client. */
+/** Anything thrown inside a handler becomes an ApiError; other errors keep no detail for the client. */
 export function toApiError(err: unknown): ApiError {
-    if (err instanceof ApiError) return err;
-    return new ApiError('internal_error', 'Internal error in the bridge server.', { cause: err });
+    if (isApiError(err)) return err;
+    return new EnsembleError('internal_error', 'Internal error in the bridge server.', { cause: err });
 }
 
 /** Truncates user-supplied text before it is echoed in an error message. */
@@ -105,4 +82,4 @@ export const clip = (text: string, max = 120): string => (text.length > max ? `$
  * offers (relay.ts `submit`), so a scoped key cannot tell a hidden model from a missing one.
  */
 export const unknownModel = (model: string): ApiError =>
-    new ApiError('model_not_found', `The model '${clip(model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
+    new EnsembleError('model_not_found', `The model '${clip(model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });

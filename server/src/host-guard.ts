@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
-import { ApiError, clip } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { type ApiError, clip } from './errors';
 import { printable } from './log';
 import { hostAllowed } from './origins';
 
 /** The refusal for a `Host` outside the allowlist, on HTTP and on the WebSocket upgrade alike. */
 export function hostRefused(header: string | undefined): ApiError {
     const shown = header ? `'${clip(printable(header), 80)}'` : 'no Host header';
-    return new ApiError('host_not_allowed', `This bridge server does not answer requests for ${shown}: it answers loopback names and the names given with --allowed-host.`);
+    return new EnsembleError('host_not_allowed', `This bridge server does not answer requests for ${shown}: it answers loopback names and the names given with --allowed-host.`);
 }
 
 /**

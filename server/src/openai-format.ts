@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../../src/protocol/index';
 import type { ChatMessage } from '../../src/protocol/index';
-import type { FinishReason } from './relay-types';
+import type { FinishReason } from './tab';
 
 /** OpenAI's response shapes, built in one place so stream and non-stream answers agree. */
 

@@ -1,4 +1,5 @@
 /** Host and Origin rules: loopback by default, explicit allowlists otherwise. */
+import { EnsembleError } from '../../src/shared/errors';
 import * as z from '../../src/shared/zod';
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '[::1]']);
@@ -15,9 +16,9 @@ export function normalizeOrigin(text: string): string {
     try {
         url = new URL(text.trim());
     } catch {
-        throw new Error(`"${text}" is not an origin (expected e.g. http://127.0.0.1:8000).`);
+        throw new EnsembleError('CONFIG_INVALID', `"${text}" is not an origin (expected e.g. http://127.0.0.1:8000).`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${text}" is not an http(s) origin.`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EnsembleError('CONFIG_INVALID', `"${text}" is not an http(s) origin.`);
     return url.origin;
 }
 
@@ -50,7 +51,7 @@ const bare = (name: string) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1');
 /** A host name for --allowed-host, in comparable form; throws with a readable message for anything else. */
 export function normalizeHostName(text: string): string {
     const parsed = HostNameSchema.safeParse(text.trim());
-    if (!parsed.success) throw new Error(`"${text}" is not a host name (expected e.g. bridge.lan or 192.168.1.5, without port).`);
+    if (!parsed.success) throw new EnsembleError('CONFIG_INVALID', `"${text}" is not a host name (expected e.g. bridge.lan or 192.168.1.5, without port).`);
     return bare(parsed.data);
 }
 

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { CLOSE, type ExtensionFrame, type ModelInfo } from '../../src/protocol/index';
 import { ChatIndexStore } from './chat-index';
-import { ApiError, clip, fromFail } from './errors';
+import { EnsembleError } from '../../src/shared/errors';
+import { type ApiError, clip, fromFail } from './errors';
 import {
     pickTab, Tab, type Job, type RelayOptions, type RelayRequest, type RelayStats, type RequestSink, type TabLink, type Ticket,
-} from './relay-types';
+} from './tab';
 
-export type { RelayOptions, RelayRequest, RelayStats, RequestSink, TabLink, Ticket } from './relay-types';
-export { Tab } from './relay-types';
+export type { RelayOptions, RelayRequest, RelayStats, RequestSink, TabLink, Ticket } from './tab';
+export { Tab } from './tab';
 
 /**
  * Routes chat requests to linked SillyTavern tabs: one request per tab at a time, the rest in one
@@ -75,7 +76,7 @@ export class Relay {
         const job = tab.job;
         if (job) {
             this.finish(job);
-            job.sink?.fail(new ApiError('tab_closed', 'The SillyTavern tab disconnected during the request.'));
+            job.sink?.fail(new EnsembleError('tab_closed', 'The SillyTavern tab disconnected during the request.'));
             job.sink = null;
         }
         if (tab.session) this.announceSessions();
@@ -121,19 +122,19 @@ export class Relay {
     }
 
     submit(req: RelayRequest, sink: RequestSink): Ticket {
-        if (this.closed) throw new ApiError('shutting_down', 'The bridge server is shutting down.');
-        if (this.tabs.size === 0) throw new ApiError('no_tab', 'No SillyTavern tab is linked to the bridge: open SillyTavern with the Ensemble bridge enabled.');
+        if (this.closed) throw new EnsembleError('shutting_down', 'The bridge server is shutting down.');
+        if (this.tabs.size === 0) throw new EnsembleError('no_tab', 'No SillyTavern tab is linked to the bridge: open SillyTavern with the Ensemble bridge enabled.');
         // A tab that just linked has not sent its catalog yet: the request waits for it (failStranded decides then).
         const catalogPending = [...this.tabs.values()].some((t) => t.models === null);
         if (!this.offered(req.model) && !catalogPending) {
             const refused = [...this.tabs.values()].find((t) => t.unavailable !== null && t.models?.has(req.model));
             if (refused) throw this.unavailableError(refused);
-            throw new ApiError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
+            throw new EnsembleError('model_not_found', `The model '${clip(req.model)}' does not exist; GET /v1/models lists what SillyTavern offers.`, { param: 'model' });
         }
         const job: Job = { id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`, req, sink, tab: null, timer: null };
         const tab = pickTab(req.model, this.serving(this.tabs.values()));
         if (!tab && this.queue.length >= this.opts.queueLimit) {
-            throw new ApiError('queue_full', `The bridge queue is full (${this.opts.queueLimit} requests waiting); retry later.`);
+            throw new EnsembleError('queue_full', `The bridge queue is full (${this.opts.queueLimit} requests waiting); retry later.`);
         }
         this.jobs.set(job.id, job);
         job.timer = setTimeout(() => this.timeout(job), this.opts.timeoutMs);
@@ -166,7 +167,7 @@ export class Relay {
         for (const job of [...this.jobs.values()]) {
             const sink = job.sink;
             this.finish(job);
-            sink?.fail(new ApiError('shutting_down', 'The bridge server is shutting down.'));
+            sink?.fail(new EnsembleError('shutting_down', 'The bridge server is shutting down.'));
             job.sink = null;
         }
     }
@@ -223,7 +224,7 @@ export class Relay {
         if (!sink) return;
         const where = job.tab ? 'SillyTavern sent nothing' : 'the request waited in the queue';
         this.abandon(job);
-        sink.fail(new ApiError('timeout', `Timed out: ${where} for ${Math.round(this.opts.timeoutMs / 1000)} s.`));
+        sink.fail(new EnsembleError('timeout', `Timed out: ${where} for ${Math.round(this.opts.timeoutMs / 1000)} s.`));
     }
 
     /** The client is gone (abort or timeout): drop a queued job, or cancel it in its tab. */
@@ -293,7 +294,7 @@ export class Relay {
     }
 
     private unavailableError(tab: Tab): ApiError {
-        return new ApiError('tab_unavailable', `No SillyTavern tab can serve this now: ${clip(tab.unavailable ?? '', 300)}`);
+        return new EnsembleError('tab_unavailable', `No SillyTavern tab can serve this now: ${clip(tab.unavailable ?? '', 300)}`);
     }
 
     /** Resolves once the index of bridge chats is on disk (shutdown). */
@@ -311,9 +312,9 @@ export class Relay {
             this.finish(job);
             const refused = [...this.tabs.values()].find((t) => t.unavailable !== null && t.models?.has(job.req.model));
             sink?.fail(this.tabs.size === 0
-                ? new ApiError('no_tab', 'The last SillyTavern tab disconnected before the request started.')
+                ? new EnsembleError('no_tab', 'The last SillyTavern tab disconnected before the request started.')
                 : refused ? this.unavailableError(refused)
-                    : new ApiError('model_not_found', `SillyTavern no longer offers the model '${clip(job.req.model)}'.`, { param: 'model' }));
+                    : new EnsembleError('model_not_found', `SillyTavern no longer offers the model '${clip(job.req.model)}'.`, { param: 'model' }));
             job.sink = null;
         }
     }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { EnsembleError } from '../../src/shared/errors';
 import * as z from '../../src/shared/zod';
 import { ApiKeyEntrySchema, describeIssues, type ApiKey, type ApiKeyEntry } from './key-scope';
 
@@ -39,11 +40,11 @@ function readSecretsFile(file: string): SecretsFile | null {
     try {
         json = JSON.parse(text);
     } catch {
-        throw new Error(`${file} is not valid JSON; fix it or delete it to generate new secrets.`);
+        throw new EnsembleError('SECRETS_INVALID', `${file} is not valid JSON; fix it or delete it to generate new secrets.`);
     }
     const parsed = SecretsFileSchema.safeParse(json);
     // The message names the fields, never their values.
-    const invalid = (problems: string[]) => new Error(`${file} is invalid:\n  ${problems.join('\n  ')}\nFix it, or delete it to generate new secrets.`);
+    const invalid = (problems: string[]) => new EnsembleError('SECRETS_INVALID', `${file} is invalid:\n  ${problems.join('\n  ')}\nFix it, or delete it to generate new secrets.`);
     if (!parsed.success) throw invalid(describeIssues(parsed.error.issues));
     const duplicates = duplicateKeys(parsed.data.apiKeys ?? []);
     if (duplicates.length) throw invalid(duplicates);
@@ -113,7 +114,7 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
  * secretMatcher: every key is compared, whichever matches.
  */
 export function keyFinder(keys: readonly ApiKey[]): (candidate: string) => ApiKey | null {
-    if (keys.length === 0 || keys.some((k) => !k.key)) throw new Error('keyFinder needs at least one non-empty key');
+    if (keys.length === 0 || keys.some((k) => !k.key)) throw new EnsembleError('INTERNAL', 'keyFinder needs at least one non-empty key');
     const digests = keys.map((k) => digest(k.key));
     return (candidate) => {
         const d = digest(candidate);
@@ -129,7 +130,7 @@ export function keyFinder(keys: readonly ApiKey[]): (candidate: string) => ApiKe
  * secret is compared, so the time does not depend on which one matched.
  */
 export function secretMatcher(secrets: readonly string[]): (candidate: string) => boolean {
-    if (secrets.length === 0 || secrets.some((s) => !s)) throw new Error('secretMatcher needs at least one non-empty secret');
+    if (secrets.length === 0 || secrets.some((s) => !s)) throw new EnsembleError('INTERNAL', 'secretMatcher needs at least one non-empty secret');
     const digests = secrets.map(digest);
     return (candidate) => {
         const d = digest(candidate);

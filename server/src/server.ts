@@ -10,8 +10,10 @@ import { Relay } from './relay';
 import { fullAccess, toApiKey, type ApiKeyEntry } from './key-scope';
 import { keyFinder, secretMatcher } from './secrets';
 import { type SessionOptions, StSessions } from './st-sessions';
+import { EnsembleError } from '../../src/shared/errors';
+import { VERSION } from '../../src/shared/version';
 
-export const SERVER_NAME = 'ensemble-bridge/0.1.0';
+export const SERVER_NAME = `ensemble-bridge/${VERSION}`;
 
 export const DEFAULTS = {
     host: '127.0.0.1',
@@ -93,11 +95,11 @@ const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ?
 export async function startServer(options: StartOptions): Promise<RunningServer> {
     const o = { ...DEFAULTS, ...options, log: options.log ?? consoleLogger() };
     const apiKeys = o.apiKeys.map(toApiKey);
-    if (!apiKeys.length || apiKeys.some((k) => !k.key)) throw new Error('startServer: at least one non-empty API key is required.');
-    if (!o.linkToken) throw new Error('startServer: a link token is required.');
+    if (!apiKeys.length || apiKeys.some((k) => !k.key)) throw new EnsembleError('CONFIG_INVALID', 'startServer: at least one non-empty API key is required.');
+    if (!o.linkToken) throw new EnsembleError('CONFIG_INVALID', 'startServer: a link token is required.');
     if (!isLoopbackHost(o.host)) {
         if (!o.allowRemote) {
-            throw new Error(`Refusing to listen on ${o.host}: it is reachable from other machines. Pass --allow-remote to do so anyway (then anyone who can reach it and has a key can use SillyTavern).`);
+            throw new EnsembleError('CONFIG_INVALID', `Refusing to listen on ${o.host}: it is reachable from other machines. Pass --allow-remote to do so anyway (then anyone who can reach it and has a key can use SillyTavern).`);
         }
         o.log.warn(`listening on ${o.host}, reachable from other machines: keep the API keys secret, and prefer a TLS proxy in front.`);
     }

@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { EnsembleError } from '../../src/shared/errors';
 import * as z from '../../src/shared/zod';
 import type { StartOptions } from './server';
 import type { StCredentials } from './st-sessions';
 
 export const CONFIG_FILE = 'config.json';
-
-class ConfigError extends Error {
-    override name = 'ConfigError';
-}
 
 const ConfigSchema = z.object({
     st: z.optional(z.string()),
@@ -27,16 +24,16 @@ function readJson<T>(file: string, schema: { safeParse(v: unknown): { success: t
         text = fs.readFileSync(file, 'utf8');
     } catch (err) {
         if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new ConfigError(`${file} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new EnsembleError('CONFIG_INVALID', `${file} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     let json: unknown;
     try {
         json = JSON.parse(text);
     } catch {
-        throw new ConfigError(`${file} is not valid JSON.`);
+        throw new EnsembleError('CONFIG_INVALID', `${file} is not valid JSON.`);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new ConfigError(`${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new EnsembleError('CONFIG_INVALID', `${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
     return parsed.data;
 }
 
@@ -52,14 +49,14 @@ export function parseSessions(flags: { st?: string; sessions?: string; browser?:
     try {
         stUrl = new URL(st);
     } catch {
-        throw new ConfigError(`--st must be SillyTavern's address, like http://127.0.0.1:8000, not "${st}".`);
+        throw new EnsembleError('CONFIG_INVALID', `--st must be SillyTavern's address, like http://127.0.0.1:8000, not "${st}".`);
     }
-    if (stUrl.protocol !== 'http:' && stUrl.protocol !== 'https:') throw new ConfigError('--st must be an http(s) address.');
-    if (stUrl.username || stUrl.password) throw new ConfigError('--st must not carry a login: use ENSEMBLE_ST_BASIC_USER/ENSEMBLE_ST_BASIC_PASSWORD or a credentials file.');
+    if (stUrl.protocol !== 'http:' && stUrl.protocol !== 'https:') throw new EnsembleError('CONFIG_INVALID', '--st must be an http(s) address.');
+    if (stUrl.username || stUrl.password) throw new EnsembleError('CONFIG_INVALID', '--st must not carry a login: use ENSEMBLE_ST_BASIC_USER/ENSEMBLE_ST_BASIC_PASSWORD or a credentials file.');
     const countText = flags.sessions ?? env.ENSEMBLE_SESSIONS;
     let count = file.sessions ?? 1;
     if (countText !== undefined) {
-        if (!/^\d+$/.test(countText.trim()) || Number(countText) < 1 || Number(countText) > 16) throw new ConfigError(`--sessions must be a whole number from 1 to 16, not "${countText}".`);
+        if (!/^\d+$/.test(countText.trim()) || Number(countText) < 1 || Number(countText) > 16) throw new EnsembleError('CONFIG_INVALID', `--sessions must be a whole number from 1 to 16, not "${countText}".`);
         count = Number(countText);
     }
     const credentials: StCredentials = {};

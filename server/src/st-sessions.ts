@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import type { Logger } from './log';
 import type { Relay } from './relay';
+import { EnsembleError } from '../../src/shared/errors';
 
 export type SessionState = 'starting' | 'ready' | 'busy' | 'restarting' | 'failed';
 export interface SessionInfo { id: string; state: SessionState; error?: string }
@@ -51,8 +52,11 @@ export function findBrowser(given: string | undefined, exists: (p: string) => bo
 }
 
 /** A problem a person can act on; its message is shown as is (console and /health). */
-export class SessionProblem extends Error {
-    override name = 'SessionProblem';
+export class SessionProblem extends EnsembleError<'ST_SESSION_FAILED'> {
+    constructor(message: string) {
+        super('ST_SESSION_FAILED', message);
+        this.name = 'SessionProblem';
+    }
 }
 
 /** ST's endpoints that write what the user owns: a session answers them itself, so they never reach ST. */

@@ -32,7 +32,7 @@ export const SESSION_PROBLEMS = {
 async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     while (!ok()) {
-        if (Date.now() > end) throw new EnsembleError('HOST_UNSUPPORTED', `ST did not ${what} within ${Math.round(ms / 1000)} s.`);
+        if (Date.now() > end) throw new EnsembleError('ST_TIMEOUT', `ST did not ${what} within ${Math.round(ms / 1000)} s.`);
         await new Promise((r) => setTimeout(r, 50));
     }
 }
@@ -157,7 +157,7 @@ export function createBridgeAccess(doc: Document) {
             const res = await fetch('/api/characters/merge-attributes', {
                 method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ avatar: ch.avatar, chat: file }),
             });
-            if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not update ${ch.name}'s current chat (HTTP ${res.status}).`);
+            if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not update ${ch.name}'s current chat (HTTP ${res.status}).`);
         },
 
         async sessionProblem(): Promise<string | null> {
@@ -185,7 +185,7 @@ export function createBridgeAccess(doc: Document) {
                     method: 'POST', headers: c.getRequestHeaders(),
                     body: JSON.stringify({ ch_name: ch.name, file_name: file, chat: [header, ...seed.map((m) => (m.is_user ? { ...m, name: s.name1 } : m))], avatar_url: ch.avatar }),
                 });
-                if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge chat (HTTP ${res.status}).`);
+                if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not create the bridge chat (HTTP ${res.status}).`);
             }
             // In memory only: ST's selection loads the chat the pointer names. Opening the character first would load
             // (and, for a character never opened, create) its own chat; openCharacterChat would rewrite the card.
@@ -195,7 +195,7 @@ export function createBridgeAccess(doc: Document) {
 
         async openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void> {
             const g = group(groupId);
-            if (!g) throw new EnsembleError('HOST_UNSUPPORTED', `There is no group ${groupId}.`);
+            if (!g) throw new EnsembleError('GROUP_NOT_FOUND', `There is no group ${groupId}.`);
             if (seed) {
                 const s = await script();
                 // As ST writes group messages: the user under their persona name, members with their avatar.
@@ -207,7 +207,7 @@ export function createBridgeAccess(doc: Document) {
                 const res = await fetch('/api/chats/group/save', {
                     method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ id: chatId, chat }),
                 });
-                if (!res.ok) throw new EnsembleError('HOST_UNSUPPORTED', `ST could not create the bridge group chat (HTTP ${res.status}).`);
+                if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not create the bridge group chat (HTTP ${res.status}).`);
             }
             // Listed like ST's own "new chat" does; ST writes the list with the group when it saves a message.
             if (!g.chats.includes(chatId)) g.chats.push(chatId);
@@ -222,7 +222,7 @@ export function createBridgeAccess(doc: Document) {
             const sent = chat.length - 1;
             await (ctx() as unknown as { generate(type: string): Promise<unknown> }).generate('normal');
             const replies = ctx().chat.slice(sent + 1).filter((m) => !m.is_user && !m.is_system);
-            if (!replies.length) throw new EnsembleError('HOST_UNSUPPORTED', 'ST finished without a reply.');
+            if (!replies.length) throw new EnsembleError('ST_NO_REPLY', 'ST finished without a reply.');
             return replies;
         },
     };

@@ -124,7 +124,7 @@ export async function createStHost(): Promise<Host> {
         currentModel: () => (ctx().mainApi === 'openai' && openai ? openai.getChatCompletionModel() : ''),
         async chatCompletionPresets() {
             const res = await fetch('/api/settings/get', { method: 'POST', headers: ctx().getRequestHeaders(), body: '{}' });
-            if (!res.ok) throw new Error(`settings read failed: HTTP ${res.status}`);
+            if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `settings read failed: HTTP ${res.status}`);
             const body = (await res.json()) as { openai_settings?: unknown; openai_setting_names?: unknown };
             const names = Array.isArray(body.openai_setting_names) ? body.openai_setting_names : [];
             const values = Array.isArray(body.openai_settings) ? body.openai_settings : [];

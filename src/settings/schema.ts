@@ -1,4 +1,3 @@
-import { DEFAULT_SIDE_TASK_PATTERNS } from '../features/bridge/side-tasks';
 import * as z from '../shared/zod';
 
 export const SETTINGS_VERSION = 1;
@@ -64,6 +63,19 @@ export const ImagesSettingsSchema = z.object({
     retries: z._default(z.int().check(z.minimum(0), z.maximum(5)), 2),
 });
 export type ImagesSettings = z.infer<typeof ImagesSettingsSchema>;
+
+/**
+ * Requests a client makes for itself, not for the conversation: NextChat's topic (title) and memory
+ * summary prompts, in English and Chinese (its two main locales; other locales can be added in the panel).
+ * Matched against the request's last message, case-insensitively (features/bridge/side-tasks.ts).
+ */
+export const DEFAULT_SIDE_TASK_PATTERNS = [
+    '^Please generate a four to five word title',
+    '^Summarize (the|our) discussion briefly',
+    '^使用四到五个字直接返回这句话的简要主题',
+    '^总结并直接返回这段对话的简要主题',
+    '^简要总结一下对话内容',
+];
 
 export const DEFAULT_BRIDGE_URL = 'ws://127.0.0.1:5181/bridge';
 

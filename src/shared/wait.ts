@@ -2,6 +2,7 @@
  * Waiting on SillyTavern. Real timers, never `Host.sleep`: the wait is for ST's own work (a stream, a
  * group turn, a save), which must get to run meanwhile, and a fake host's virtual clock would skip it.
  */
+import { EnsembleError } from './errors';
 
 export interface WaitOptions {
     /** Aborting it ends the wait at once, rejecting with `cancelled()`. */
@@ -12,7 +13,7 @@ export interface WaitOptions {
     cancelled?: () => Error;
 }
 
-const abortError = () => new Error('The wait was cancelled.');
+const abortError = () => new EnsembleError('WAIT_CANCELLED', 'The wait was cancelled.');
 
 /**
  * Resolves once `ok()` holds; at once when it already does. There is no time limit: the caller offers a

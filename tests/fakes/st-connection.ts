@@ -1,7 +1,7 @@
 /**
  * The part of ST's connection state the fake needs: Chat Completion settings (openai.js `oai_settings`),
  * how a Connection Profile's commands change them, and the request body `sendOpenAIRequest` builds.
- * Written from ST 1.12.6's source, independently of Ensemble's own mapping in src/features/profiles/route.ts.
+ * Written from ST 1.12.6's source, independently of Ensemble's own mapping in src/core/route.ts.
  */
 
 /** ST's global Chat Completion settings, reduced to the fields a request body carries. */
@@ -35,7 +35,7 @@ export function defaultConnection(): FakeConnection {
     };
 }
 
-/** A Connection Profile as connection-manager stores it (ST-API §5). */
+/** A Connection Profile as connection-manager stores it (connection-manager/index.js). */
 export interface FakeProfile {
     id: string;
     name: string;
@@ -59,7 +59,7 @@ export interface FakeTextCompletion {
     model: string;
 }
 
-/** connection-manager/index.js CC_COMMANDS and TC_COMMANDS, the ones that touch the connection (§5 Apply). */
+/** connection-manager/index.js CC_COMMANDS and TC_COMMANDS, the ones that touch the connection (applyConnectionProfile). */
 const CC_COMMANDS = ['api', 'preset', 'api', 'api-url', 'model', 'proxy'] as const;
 const TC_COMMANDS = ['api', 'preset', 'api-url', 'model'] as const;
 
@@ -112,7 +112,7 @@ export interface FakeConnectionState {
 }
 
 /**
- * connection-manager applyConnectionProfile (§5 Apply): each command the profile has, in ST's order,
+ * connection-manager applyConnectionProfile: each command the profile has, in ST's order,
  * awaited in turn. `/preset` with an unknown name changes nothing; `/model` is a no-op when `stickyModel`.
  */
 export async function applyConnectionProfile(st: FakeConnectionState, profile: FakeProfile, stickyModel: boolean): Promise<void> {
@@ -163,7 +163,7 @@ export function buildChatCompletionBody(c: FakeConnection, messages: unknown[]):
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** ST server's `deepMerge` (src/util.js L264), used by /api/characters/merge-attributes (ST-API §6). */
+/** ST server's `deepMerge` (src/util.js L264), used by /api/characters/merge-attributes (src/endpoints/characters.js). */
 export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
     const output: Record<string, unknown> = { ...target };
     for (const [key, value] of Object.entries(source)) {

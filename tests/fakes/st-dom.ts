@@ -1,6 +1,6 @@
 /**
  * The parts of ST 1.12.6's page (public/index.html) Ensemble mounts into, as bare elements.
- * ST-API §7 (Advanced Definitions, #character_popup), §12 (#extensions_settings2), §5 (select#connection_profiles).
+ * ST's index.html: Advanced Definitions (#character_popup), #extensions_settings2, and connection-manager's select#connection_profiles.
  */
 export function buildStFixtures(doc: Document): void {
     const el = (tag: string, id: string, ...children: Element[]) => {
@@ -12,7 +12,7 @@ export function buildStFixtures(doc: Document): void {
     doc.body.replaceChildren(
         el('div', 'extensions_settings'),
         el('div', 'extensions_settings2'),
-        // §7: #advanced_div sits in the editor form; the popup is body-level and shown with display: flex.
+        // index.html: #advanced_div sits in the editor form; the popup is body-level and shown with display: flex.
         el('form', 'form_create', el('div', 'advanced_div')),
         el('div', 'character_popup', el('div', 'character_popup_text'), el('div', 'character_popup_ok')),
         el('div', 'rm_group_chats_block', el('div', 'rm_group_buttons')),

@@ -3,7 +3,7 @@ import type { HostEvent, HostEventMap, HostHandler } from '../../src/host/host';
 type AnyHandler = (...args: unknown[]) => unknown;
 
 /**
- * ST's event emitter (public/lib/eventemitter.js, ST-API §3): `emit` awaits each listener in turn
+ * ST's event emitter (public/lib/eventemitter.js): `emit` awaits each listener in turn
  * over a copy of the list; a listener that throws is logged (here: recorded) and skipped.
  */
 export class FakeEventEmitter {

@@ -13,13 +13,13 @@ import { FakeEventEmitter } from './st-events';
 
 /** ST 1.12.6 behaviours that bite, switchable per test. */
 export interface FakeTraps {
-    /** §5: a Custom reconnect keeps the old model; after a profile switch the model is what it was before. */
+    /** connection-manager: a Custom reconnect keeps the old model; after a profile switch the model is what it was before. */
     staleModelAfterSwitch: boolean;
     /** `/model` (setModel) changes nothing. */
     stickyModel: boolean;
-    /** §5 Costs: the backend does not answer; after a switch ST reads 'no_connection'. A number: for that many virtual ms. */
+    /** connection-manager: the backend does not answer; after a switch ST reads 'no_connection'. A number: for that many virtual ms. */
     offlineAfterSwitch: boolean | number;
-    /** §5 Apply: an aborted or stuck applyConnectionProfile never emits CONNECTION_PROFILE_LOADED. */
+    /** connection-manager: an aborted or stuck applyConnectionProfile never emits CONNECTION_PROFILE_LOADED. */
     switchNeverEmits: boolean;
 }
 
@@ -36,8 +36,8 @@ const NONE = '<None>';
 export const jsonCopy = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
 
 /**
- * The `Host` side of the fake SillyTavern 1.12.6: every Host method with ST's own semantics (sections
- * refer to ../shared/ST-API.md). ST's state is public under `st`; calls are recorded for assertions.
+ * The `Host` side of the fake SillyTavern 1.12.6: every Host method with ST's own semantics (each
+ * noted with the ST file it follows). ST's state is public under `st`; calls are recorded for assertions.
  * `FakeStHost` (st-host.ts) adds what plays ST's part in a test: turns, chats, fixtures.
  */
 export abstract class FakeStBase implements Partial<Host> {
@@ -79,9 +79,9 @@ export abstract class FakeStBase implements Partial<Host> {
     protected readonly pending = new Set<Promise<unknown>>();
     time = 1_000_000;
     protected offlineUntil = 0;
-    /** The abort signal of the generation in progress (§4: stopGeneration aborts it, the group loop checks it). */
+    /** The abort signal of the generation in progress (script.js: stopGeneration aborts it, the group loop checks it). */
     protected aborted = false;
-    /** group-chats.js `is_group_generating`: true only inside generateGroupWrapper's member loop (§4). */
+    /** group-chats.js `is_group_generating`: true only inside generateGroupWrapper's member loop. */
     protected groupGenerating = false;
 
     /** Each fake gets its own document, so click handlers delegated in one test never fire in another. */
@@ -91,7 +91,7 @@ export abstract class FakeStBase implements Partial<Host> {
         this.dom = createDom(this.document, DOMPurify(window));
     }
 
-    // ---- events (§3) ----
+    // ---- events (eventemitter.js) ----
 
     on<K extends HostEvent>(event: K, handler: HostHandler<K>): void {
         this.events.on(event, handler);
@@ -140,7 +140,7 @@ export abstract class FakeStBase implements Partial<Host> {
         return this.st.extensionSettings.connectionManager as FakeConnectionManager;
     }
 
-    // ---- characters (§6) ----
+    // ---- characters (script.js) ----
 
     /**
      * writeExtensionField: the client replaces `data.extensions[key]` (the path is split on dots), the
@@ -160,7 +160,7 @@ export abstract class FakeStBase implements Partial<Host> {
         this.files.set(ch.avatar, deepMerge(file, jsonCopy({ data: { extensions: { [key]: value } } })));
     }
 
-    // ---- settings (§12) ----
+    // ---- settings (extensions.js) ----
 
     readSettings(key: string): unknown {
         return this.st.extensionSettings[key];
@@ -212,7 +212,7 @@ export abstract class FakeStBase implements Partial<Host> {
         remove: (key: string) => { this.localItems.delete(key); },
     };
 
-    // ---- connection (§5) ----
+    // ---- connection (connection-manager) ----
 
     connectionManager(): unknown {
         return this.st.extensionSettings.connectionManager;
@@ -260,7 +260,7 @@ export abstract class FakeStBase implements Partial<Host> {
         return jsonCopy(this.st.presets);
     }
 
-    // ---- generation (§4, §11) ----
+    // ---- generation (script.js, group-chats.js) ----
 
     /** script.js stopGeneration: aborts the running generation and emits GENERATION_STOPPED without awaiting it. */
     stopGeneration(): void {
@@ -269,7 +269,7 @@ export abstract class FakeStBase implements Partial<Host> {
         this.track(this.emit('generationStopped'));
     }
 
-    // ---- slash commands (§9), toasts, popups (§10) ----
+    // ---- slash commands, toasts, popups (slash-commands.js, popup.js) ----
 
     async registerSlashCommand(spec: SlashCommandSpec): Promise<void> {
         for (const name of [spec.name, ...(spec.aliases ?? [])]) this.slashCommands.set(name, spec);

@@ -33,7 +33,7 @@ export class FakeSocket implements HostSocket {
 }
 
 /**
- * The bridge side of the fake ST (ST-API.md §11): chats opened by file, seeded files, the user's place
+ * The bridge side of the fake ST (script.js, group-chats.js): chats opened by file, seeded files, the user's place
  * restored, and a generation answered from a queue, optionally streamed as cumulative tokens like
  * STREAM_TOKEN_RECEIVED.
  */

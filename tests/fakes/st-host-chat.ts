@@ -5,7 +5,7 @@ import { FakeStBase } from './st-host-base';
 type Answer<T> = T | ((arg: never) => T | Promise<T>);
 
 /**
- * The chat and UI side of the fake ST (ST-API.md §8, §10, §12): the live `chat` array, inserts the way
+ * The chat and UI side of the fake ST (script.js, popup.js, extensions.js): the live `chat` array, inserts the way
  * ST's copy-message flow does them (splice, then one save), /api/images/upload, ST's Chat Completion
  * endpoint and generateRaw answered from queues, popups answered from a queue, the message menu.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeStHost } from './st-host';
 
-/** ST's group turn (§4 generateGroupWrapper), 1:1 generation and chat changes, as the fake plays them. */
+/** ST's group turn (group-chats.js generateGroupWrapper), 1:1 generation and chat changes, as the fake plays them. */
 function groupOfThree(): FakeStHost {
     const fake = new FakeStHost();
     for (const name of ['Alice', 'Bob', 'Carol']) fake.addCharacter(name, { avatar: `${name.toLowerCase()}.png` });
@@ -9,7 +9,7 @@ function groupOfThree(): FakeStHost {
     return fake;
 }
 
-describe('FakeStHost group turn (§4)', () => {
+describe('FakeStHost group turn (group-chats.js)', () => {
     it('drafts members in order with characterId set to the number, then resets it to undefined', async () => {
         const fake = groupOfThree();
         await fake.openGroup('g1');

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { EnsembleError } from '../../src/shared/errors';
 import { FakeStHost } from './st-host';
 
-/** The fake's own behaviour; each case is a fact from ../shared/ST-API.md (section in the comment). */
-describe('FakeStHost events (§3 eventemitter.js)', () => {
+/** The fake's own behaviour; each case is a fact of ST 1.12.6 (its file in the name). */
+describe('FakeStHost events (public/lib/eventemitter.js)', () => {
     it('awaits each async listener before calling the next', async () => {
         const fake = new FakeStHost();
         const order: string[] = [];
@@ -61,7 +61,7 @@ describe('FakeStHost events (§3 eventemitter.js)', () => {
     });
 });
 
-describe('FakeStHost characters (§6 writeExtensionField)', () => {
+describe('FakeStHost characters (extensions.js writeExtensionField)', () => {
     it('replaces the client-side extension value but deep-merges the card file', async () => {
         const fake = new FakeStHost();
         const i = fake.addCharacter('Alice');
@@ -102,7 +102,7 @@ describe('FakeStHost characters (§6 writeExtensionField)', () => {
 });
 
 describe('FakeStHost settings, slash commands, toasts, popups', () => {
-    it('reads and writes extension settings and counts saves (§12)', () => {
+    it('reads and writes extension settings and counts saves (extensions.js extension_settings)', () => {
         const fake = new FakeStHost();
         fake.writeSettings('ensemble', { version: 1 });
         expect(fake.readSettings('ensemble')).toEqual({ version: 1 });
@@ -110,7 +110,7 @@ describe('FakeStHost settings, slash commands, toasts, popups', () => {
         expect(fake.connectionManager()).toBe(fake.st.extensionSettings.connectionManager);
     });
 
-    it('passes named values as strings and the unnamed argument as \'\' when absent (§9)', async () => {
+    it('passes named values as strings and the unnamed argument as \'\' when absent (slash-commands.js)', async () => {
         const fake = new FakeStHost();
         const calls: [Record<string, string>, string][] = [];
         await fake.registerSlashCommand({ name: 'x', aliases: ['y'], helpString: '', callback: (n, u) => { calls.push([n, u]); return 'ok'; } });
@@ -119,7 +119,7 @@ describe('FakeStHost settings, slash commands, toasts, popups', () => {
         await expect(fake.runSlash('nope')).rejects.toThrow(/not registered/);
     });
 
-    it('records toasts and answers confirm from the queue, false when empty (§10)', async () => {
+    it('records toasts and answers confirm from the queue, false when empty (popup.js)', async () => {
         const fake = new FakeStHost();
         fake.toast('warning', 'careful', 'T');
         fake.confirmAnswers.push(true);
@@ -129,7 +129,7 @@ describe('FakeStHost settings, slash commands, toasts, popups', () => {
         expect(fake.confirms.map((c) => c.title)).toEqual(['A?', 'B?']);
     });
 
-    it('builds the ST page fixtures and sanitises fragments through DOMPurify (§7, §12)', () => {
+    it('builds the ST page fixtures and sanitises fragments through DOMPurify (index.html, templates.js)', () => {
         const fake = new FakeStHost();
         for (const id of ['extensions_settings2', 'advanced_div', 'rm_group_buttons', 'connection_profiles']) {
             expect(fake.dom.query(`#${id}`), id).not.toBeNull();
@@ -156,7 +156,7 @@ describe('FakeStHost settings, slash commands, toasts, popups', () => {
     });
 });
 
-describe('FakeStHost Connection Profiles (§5)', () => {
+describe('FakeStHost Connection Profiles (connection-manager/index.js)', () => {
     const profileA = { id: 'pa', name: 'A', mode: 'cc' as const, api: 'custom', preset: 'PA', 'api-url': 'http://a.local/v1', model: 'gpt-a' };
 
     function withProfileA(): FakeStHost {

@@ -138,7 +138,7 @@ export class FakeStHost extends FakeStBridge implements Host {
         return i;
     }
 
-    /** Opens a group chat: ST deselects the character (characterId undefined in groups, §2) and emits CHAT_CHANGED. */
+    /** Opens a group chat: ST deselects the character (characterId undefined in groups, group-chats.js openGroupById) and emits CHAT_CHANGED. */
     async openGroup(id: string): Promise<void> {
         const group = this.st.groups.find((g) => g.id === id);
         if (!group) throw new Error(`no group ${id}`);

@@ -101,10 +101,10 @@ describe('chat pointers', () => {
         ]);
     });
 
-    it('saveChatPointer: ST refusing the write is HOST_UNSUPPORTED naming the character', async () => {
+    it('saveChatPointer: ST refusing the write is ST_REQUEST_FAILED naming the character', async () => {
         st.onFetch = () => new Response('', { status: 400 });
         await expect(bridge.saveChatPointer({ kind: 'character', avatar: 'Bob.png' }, 'Bob - 2'))
-            .rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: 'ST could not update Bob\'s current chat (HTTP 400).' });
+            .rejects.toMatchObject({ code: 'ST_REQUEST_FAILED', message: 'ST could not update Bob\'s current chat (HTTP 400).' });
     });
 
     it('saveChatPointer for a group sets chat_id and saves through ST\'s editGroup', async () => {
@@ -246,8 +246,8 @@ describe('opening chats through ST\'s selection', () => {
         expect(st.getCurrentChatId()).toBe('g1 - bridge');
     });
 
-    it('openGroupChatFile for an unknown group is HOST_UNSUPPORTED', async () => {
-        await expect(bridge.openGroupChatFile('nope', 'x', null)).rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: 'There is no group nope.' });
+    it('openGroupChatFile for an unknown group is GROUP_NOT_FOUND', async () => {
+        await expect(bridge.openGroupChatFile('nope', 'x', null)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND', message: 'There is no group nope.' });
     });
 });
 
@@ -266,7 +266,7 @@ describe('sendAndGenerate', () => {
     });
 
     it('throws when ST finished without a reply', async () => {
-        await expect(bridge.sendAndGenerate('hello')).rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: 'ST finished without a reply.' });
+        await expect(bridge.sendAndGenerate('hello')).rejects.toMatchObject({ code: 'ST_NO_REPLY', message: 'ST finished without a reply.' });
     });
 });
 

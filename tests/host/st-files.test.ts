@@ -57,11 +57,11 @@ describe('importCharacterCard: ST\'s /api/characters/import', () => {
         ['an HTTP error', () => new Response('', { status: 500 }), 500],
         ['ST\'s error field', () => json({ error: true }), 200],
         ['no file name', () => json({}), 200],
-    ])('%s is HOST_UNSUPPORTED naming the file', async (_what, answer, status) => {
+    ])('%s is ST_REQUEST_FAILED naming the file', async (_what, answer, status) => {
         st.onFetch = answer;
         const err = await files.importCharacterCard('Dana.json', {}).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(EnsembleError);
-        expect([(err as EnsembleError).code, (err as EnsembleError).message]).toEqual(['HOST_UNSUPPORTED', `ST could not import Dana.json (HTTP ${status}).`]);
+        expect([(err as EnsembleError).code, (err as EnsembleError).message]).toEqual(['ST_REQUEST_FAILED', `ST could not import Dana.json (HTTP ${status}).`]);
     });
 });
 
@@ -95,9 +95,9 @@ describe('copyText', () => {
         expect(document.querySelector('textarea')).toBeNull();
     });
 
-    it('when the browser refuses both, HOST_UNSUPPORTED', async () => {
+    it('when the browser refuses both, CLIPBOARD_DENIED', async () => {
         vi.stubGlobal('navigator', { clipboard: { writeText: () => Promise.reject(new Error('not allowed')) } });
         document.execCommand = vi.fn(() => false);
-        await expect(files.copyText('x')).rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: 'The browser did not allow copying.' });
+        await expect(files.copyText('x')).rejects.toMatchObject({ code: 'CLIPBOARD_DENIED', message: 'The browser did not allow copying.' });
     });
 });

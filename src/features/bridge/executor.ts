@@ -1,6 +1,6 @@
 import type { ChatTarget, Host, HostMessage } from '../../host/host';
 import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '../../protocol';
-import { errorMessage } from '../../shared/errors';
+import { EnsembleError, type ErrorCode, errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
 import { formatGroupReply, parseGroupReply, ReplyStream } from './reply-stream';
@@ -9,11 +9,13 @@ import { isSideTask, sideTaskPrompt } from './side-tasks';
 
 type Request = Extract<ServerFrame, { type: 'request' }>;
 
-class Failure extends Error {
-    constructor(readonly code: BridgeErrorCode, message: string) {
-        super(message);
-    }
-}
+/** The `fail` frame's code for each of the executor's own failures; anything else is ST's (`st_error`). */
+const FAIL_CODE: Partial<Record<ErrorCode, BridgeErrorCode>> = {
+    BRIDGE_BAD_REQUEST: 'bad_request',
+    BRIDGE_TARGET_NOT_FOUND: 'not_found',
+    BRIDGE_UNAVAILABLE: 'unavailable',
+    BRIDGE_CANCELLED: 'cancelled',
+};
 
 /** How a bridge request's target (a character or a group) keeps its chats. */
 interface BridgeChat {
@@ -119,7 +121,7 @@ export class BridgeExecutor {
                 const { text, chat } = await this.run(next);
                 if (!this.running.cancelled) this.send({ type: 'done', id: next.id, text, finishReason: 'stop', ...(chat ? { chat } : {}) });
             } catch (err) {
-                const code = err instanceof Failure ? err.code : 'st_error';
+                const code = (err instanceof EnsembleError && FAIL_CODE[(err as EnsembleError).code]) || 'st_error';
                 if (!this.running.cancelled) this.send({ type: 'fail', id: next.id, code, message: errorMessage(err) });
                 log.warn('bridge request failed:', errorMessage(err));
             } finally {
@@ -132,14 +134,14 @@ export class BridgeExecutor {
 
     private async run(request: Request): Promise<{ text: string; chat?: string }> {
         const target = this.catalog().targets.get(request.model);
-        if (!target) throw new Failure('not_found', `No character or group "${request.model}" in this SillyTavern.`);
+        if (!target) throw new EnsembleError('BRIDGE_TARGET_NOT_FOUND', `No character or group "${request.model}" in this SillyTavern.`);
         // Before anything reaches ST: a tab whose session ST refuses hands the request back for another tab.
         const problem = await this.checkSession();
-        if (problem) throw new Failure('unavailable', `This SillyTavern tab can't serve: ${problem}.`);
+        if (problem) throw new EnsembleError('BRIDGE_UNAVAILABLE', `This SillyTavern tab can't serve: ${problem}.`);
         if (isSideTask(request.messages, this.sideTasks())) return { text: await this.runSideTask(request) };
         const turns = request.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
         const last = turns.at(-1);
-        if (!last || last.role !== 'user') throw new Failure('bad_request', 'The last message must be the user\'s.');
+        if (!last || last.role !== 'user') throw new EnsembleError('BRIDGE_BAD_REQUEST', 'The last message must be the user\'s.');
         return target.kind === 'group' ? this.runGroup(request, target.id, turns) : this.runCharacter(request, target.avatar, turns);
     }
 
@@ -150,7 +152,7 @@ export class BridgeExecutor {
         this.rotation?.begin();
         try {
             const text = await this.host.generateRaw(prompt, system, request.params.max_tokens ?? 400);
-            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            if (this.running?.cancelled) throw new EnsembleError('BRIDGE_CANCELLED', 'Cancelled by the client.');
             this.send({ type: 'delta', id: request.id, text });
             return text;
         } finally {
@@ -161,7 +163,7 @@ export class BridgeExecutor {
     private async runCharacter(request: Request, avatar: string, turns: ChatMessage[]): Promise<{ text: string; chat: string }> {
         const index = this.host.characters().findIndex((c) => c.avatar === avatar);
         const character = this.host.characters()[index];
-        if (!character) throw new Failure('not_found', `The character behind "${request.model}" was deleted.`);
+        if (!character) throw new EnsembleError('BRIDGE_TARGET_NOT_FOUND', `The character behind "${request.model}" was deleted.`);
         return this.inBridgeChat(request, turns, {
             target: { kind: 'character', avatar },
             group: false,
@@ -174,10 +176,10 @@ export class BridgeExecutor {
     /** An ST group turn in the group's bridge chat: each drafted member speaks through its own profile (no rotation). */
     private async runGroup(request: Request, groupId: string, turns: ChatMessage[]): Promise<{ text: string; chat: string }> {
         const group = this.host.groups().find((g) => g.id === groupId);
-        if (!group) throw new Failure('not_found', `The group behind "${request.model}" was deleted.`);
+        if (!group) throw new EnsembleError('BRIDGE_TARGET_NOT_FOUND', `The group behind "${request.model}" was deleted.`);
         const names = group.members.map((a) => this.host.characters().find((c) => c.avatar === a)?.name).filter((n): n is string => !!n);
         const first = names[0];
-        if (!first) throw new Failure('not_found', `The group behind "${request.model}" has no members left.`);
+        if (!first) throw new EnsembleError('BRIDGE_TARGET_NOT_FOUND', `The group behind "${request.model}" has no members left.`);
         return this.inBridgeChat(request, turns, {
             target: { kind: 'group', id: groupId },
             group: true,
@@ -236,7 +238,7 @@ export class BridgeExecutor {
         try {
             if (!chat.group) this.rotation?.begin();
             const replies = await this.host.sendAndGenerate(turns.at(-1)?.content ?? '').finally(() => this.rotation?.end());
-            if (this.running?.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            if (this.running?.cancelled) throw new EnsembleError('BRIDGE_CANCELLED', 'Cancelled by the client.');
             const reply = chat.reply(replies);
             // ST may not have streamed (its own setting is off): the rest of the reply goes as one last delta.
             stream.finish(reply);
@@ -253,7 +255,7 @@ export class BridgeExecutor {
     private async waitForIdle(id: string): Promise<void> {
         let lastSign = this.host.now();
         while (this.host.isGenerating()) {
-            if (this.running?.id === id && this.running.cancelled) throw new Failure('cancelled', 'Cancelled by the client.');
+            if (this.running?.id === id && this.running.cancelled) throw new EnsembleError('BRIDGE_CANCELLED', 'Cancelled by the client.');
             // An empty delta is progress to the server: waiting behind the user's turn must not time out.
             if (this.host.now() - lastSign >= 10_000) {
                 this.send({ type: 'delta', id, text: '' });

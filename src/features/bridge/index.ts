@@ -1,21 +1,20 @@
 import type { Host, SessionLink } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import { textOption } from '../../shared/options';
+import { textOption } from '../../shared/dom-options';
 import bridgeSection from '../../../templates/bridge-section.html';
 import { type Catalog, buildCatalog } from './catalog';
 import { BridgeClient, type BridgeStatus } from './client';
 import { BridgeExecutor } from './executor';
-import { listProfiles, refOf } from '../profiles/catalog';
+import { listProfiles, refOf } from '../../core/profiles';
 import { Rotation } from './rotation';
 import { BridgeJournal } from './journal';
 import { ChatIndexDataSchema } from '../../protocol/conversations';
 import { MODULE_NAME, log } from '../../shared/log';
 import * as z from '../../shared/zod';
 import { compilePatterns } from './side-tasks';
-import type { ProfilesController } from '../profiles/controller';
-import { startNextChat } from '../nextchat';
-
-const VERSION = '0.1.0';
+import { VERSION } from '../../shared/version';
+import type { RequestRouter } from '../../core/route';
+import { startNextChat } from './nextchat';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
 export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
@@ -36,9 +35,9 @@ function describe(status: BridgeStatus, executor: BridgeExecutor, sessions: numb
 }
 
 /** The bridge: the panel section, the WebSocket client, the catalog and the executor. */
-export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, profiles: ProfilesController, session: SessionLink | null = null): BridgeClient {
+export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement | null, router: RequestRouter, session: SessionLink | null = null): BridgeClient {
     const rotation = new Rotation(host, store);
-    profiles.setRequestOverride(() => rotation.active());
+    router.addOverride(() => rotation.active());
     let catalog: Catalog = buildCatalog(host);
     /** The API address and key the server shared on connect (memory only: never written to settings). */
     let serverApi: { url: string; key?: string } | null = null;

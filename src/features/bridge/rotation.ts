@@ -1,7 +1,6 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import { findProfile, listProfiles } from '../profiles/catalog';
-import type { ConnectionProfile } from '../profiles/schema';
+import { type ConnectionProfile, findProfile, listProfiles } from '../../core/profiles';
 
 /**
  * The optional pool of Connection Profiles bridge requests take turns on (round-robin), each request
@@ -25,7 +24,7 @@ export class Rotation {
         this.current = null;
     }
 
-    /** The profile of the bridge request in progress, for the profiles feature's request override. */
+    /** The profile of the bridge request in progress, for the core's request router (an override). */
     active(): ConnectionProfile | null {
         return this.current;
     }

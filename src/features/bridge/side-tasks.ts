@@ -1,17 +1,6 @@
 import type { ChatMessage } from '../../protocol';
 
-/**
- * Requests a client makes for itself, not for the conversation: NextChat's topic (title) and memory
- * summary prompts, in English and Chinese (its two main locales; other locales can be added in the panel).
- * Matched against the request's last message, case-insensitively.
- */
-export const DEFAULT_SIDE_TASK_PATTERNS = [
-    '^Please generate a four to five word title',
-    '^Summarize (the|our) discussion briefly',
-    '^使用四到五个字直接返回这句话的简要主题',
-    '^总结并直接返回这段对话的简要主题',
-    '^简要总结一下对话内容',
-];
+/** Side tasks: requests a client makes for itself (a title, a summary); the default patterns are in settings/schema.ts. */
 
 /** Why `source` is not a usable pattern, or null when it is. */
 export function patternError(source: string): string | null {

@@ -3,7 +3,7 @@ import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
 import { waitUntil } from '../../shared/wait';
-import type { PresetCache } from '../profiles/presets';
+import type { PresetCache } from '../../core/route';
 import { generateImages, imageApiConfig, resolveImageUrl } from './image-api';
 import { type PreviewImage, showPreview } from './preview';
 import { writePrompt } from './prompt-step';

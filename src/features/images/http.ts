@@ -2,6 +2,7 @@
  * Small fetch helpers shared by the image API client and the prompt endpoint: URLs, headers,
  * deadlines, capped abortable body reads, and reading an API's error message. Web APIs only.
  */
+import { EnsembleError } from '../../shared/errors';
 
 /** Joins a base URL (trailing slashes dropped) and a path. */
 export const joinUrl = (base: string, path: string) => `${base.trim().replace(/\/+$/, '')}${path}`;
@@ -38,9 +39,9 @@ export function redactor(key: string): (text: string) => string {
 }
 
 /** Thrown by the helpers below when their signal aborts; callers map it to cancelled or timed out. */
-export class AbortedError extends Error {
+export class AbortedError extends EnsembleError<'ABORTED'> {
     constructor() {
-        super('aborted');
+        super('ABORTED', 'aborted');
         this.name = 'AbortedError';
     }
 }
@@ -80,9 +81,9 @@ export function deadline(timeoutMs: number, outer: AbortSignal | undefined): Dea
     };
 }
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends EnsembleError<'BODY_TOO_LARGE'> {
     constructor(readonly declared: number | undefined) {
-        super('body too large');
+        super('BODY_TOO_LARGE', 'body too large');
         this.name = 'BodyTooLargeError';
     }
 }

@@ -87,10 +87,6 @@ export function retryDelayMs(retry: number, retryAfter: string | null, random: (
     return Math.min(Math.round(base * (1 + 0.25 * random())), MAX_RETRY_AFTER_MS);
 }
 
-/** A failure worth another attempt, with the server's Retry-After if any. */
-class Retryable {
-    constructor(readonly error: EnsembleError, readonly retryAfter: string | null = null) {}
-}
 
 const API = 'The image API';
 /** A whole non-streamed answer: n pictures in base64 plus room for the JSON around them. */
@@ -126,8 +122,8 @@ async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<nev
         throw new EnsembleError('IMAGE_API_AUTH', `${API} ${what} (HTTP ${status})${said}`);
     }
     const retryAfter = res.headers.get('retry-after');
-    if (status === 429) throw new Retryable(new EnsembleError('IMAGE_API_RATE_LIMITED', `${API} is rate-limiting requests (HTTP 429)${said}`), retryAfter);
-    if (status >= 500) throw new Retryable(new EnsembleError('IMAGE_API_HTTP', `${API} failed with HTTP ${status}${said}`), retryAfter);
+    if (status === 429) throw new EnsembleError('IMAGE_API_RATE_LIMITED', `${API} is rate-limiting requests (HTTP 429)${said}`, { retry: { after: retryAfter } });
+    if (status >= 500) throw new EnsembleError('IMAGE_API_HTTP', `${API} failed with HTTP ${status}${said}`, { retry: { after: retryAfter } });
     const hint = status === 404 && !message ? ' Check the URL: it usually ends in /v1.' : '';
     throw new EnsembleError('IMAGE_API_HTTP', `${API} refused the request (HTTP ${status})${said}${hint}`);
 }
@@ -157,7 +153,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
         } catch (err) {
             if (dl.signal.aborted) throw abortFailure(dl, a.cfg);
             const msg = `Could not reach the image API at ${hostOf(a.endpoint)}. Check the URL, that the server is running, and that it allows requests from this page (CORS).`;
-            throw new Retryable(new EnsembleError('IMAGE_API_UNREACHABLE', msg, { cause: err }));
+            throw new EnsembleError('IMAGE_API_UNREACHABLE', msg, { cause: err, retry: { after: null } });
         }
         if (!res.ok) return await httpFailure(res, a, dl);
         return await readImages(res, a, dl.signal);
@@ -170,7 +166,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
         }
         if (err instanceof TypeError) {
             // The connection dropped while the body was being read.
-            throw new Retryable(new EnsembleError('IMAGE_API_UNREACHABLE', `The connection to the image API broke off before its answer was complete.`, { cause: err }));
+            throw new EnsembleError('IMAGE_API_UNREACHABLE', `The connection to the image API broke off before its answer was complete.`, { cause: err, retry: { after: null } });
         }
         throw err;
     } finally {
@@ -214,11 +210,12 @@ export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: 
             try {
                 return await attempt({ cfg, endpoint, init, deps, number, progress });
             } catch (err) {
-                if (!(err instanceof Retryable)) throw err;
+                // Only a failure marked worth another attempt (network, 429, 5xx) is retried.
+                if (!(err instanceof EnsembleError) || !err.retry) throw err;
                 const tries = `${number} attempt${number === 1 ? '' : 's'}`;
-                if (number > cfg.retries) throw new EnsembleError(err.error.code, `${err.error.message} Gave up after ${tries}.`, { cause: err.error.cause });
-                const wait = retryDelayMs(number, err.retryAfter);
-                progress({ attempt: number, phase: 'retry', detail: `${err.error.message} Retrying in ${(wait / 1000).toFixed(1)} s.` });
+                if (number > cfg.retries) throw new EnsembleError(err.code, `${err.message} Gave up after ${tries}.`, { cause: err.cause });
+                const wait = retryDelayMs(number, err.retry.after);
+                progress({ attempt: number, phase: 'retry', detail: `${err.message} Retrying in ${(wait / 1000).toFixed(1)} s.` });
                 try {
                     await abortable(sleep(wait), deps.signal);
                 } catch (e) {

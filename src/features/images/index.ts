@@ -1,6 +1,6 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import type { PresetCache } from '../profiles/presets';
+import type { PresetCache } from '../../core/route';
 import { ImageFlow } from './flow';
 import { wireImagesSection } from './panel-section';
 import { startImageTriggers } from './triggers';

@@ -2,8 +2,8 @@ import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { listProfiles, refOf } from '../profiles/catalog';
-import { fillProfileSelect, pickedProfile } from '../profiles/profile-select';
+import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
+import { listProfiles, refOf } from '../../core/profiles';
 
 type Field = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 

@@ -1,4 +1,5 @@
 import type { Host } from '../../host/host';
+import { EnsembleError } from '../../shared/errors';
 import { every } from '../../shared/wait';
 import previewHtml from '../../../templates/image-preview.html';
 import type { GeneratedImage } from './image-api';
@@ -26,7 +27,7 @@ export async function showPreview(host: Host, images: readonly PreviewImage[], p
     const note = frag.querySelector<HTMLElement>('[data-ens="note"]');
     const busy = frag.querySelector<HTMLElement>('[data-ens="busy"]');
     const text = frag.querySelector<HTMLTextAreaElement>('[data-ens="prompt"]');
-    if (!root || !box || !note || !busy || !text) throw new Error('preview template is incomplete');
+    if (!root || !box || !note || !busy || !text) throw new EnsembleError('TEMPLATE_INVALID', 'preview template is incomplete');
     text.value = prompt;
     let selected = 0;
     const shown = images.map((img, i) => {

@@ -2,9 +2,8 @@ import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
 import { EnsembleError } from '../../shared/errors';
 import * as z from '../../shared/zod';
-import { findProfile, listProfiles } from '../profiles/catalog';
-import type { PresetCache } from '../profiles/presets';
-import { applyRoute, planFor } from '../profiles/route';
+import { findProfile, listProfiles } from '../../core/profiles';
+import { type PresetCache, applyRoute, planFor } from '../../core/route';
 import { type PromptSubject, buildPromptMessages, cleanPromptReply, promptViaEndpoint } from './prompt';
 
 const CompletionSchema = z.looseObject({

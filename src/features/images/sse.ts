@@ -1,3 +1,4 @@
+import { EnsembleError } from '../../shared/errors';
 import { abortable } from './http';
 
 /** One server-sent event: its `event:` name ('message' when absent) and its `data:` lines joined by "\n". */
@@ -7,9 +8,9 @@ export interface SseEvent {
 }
 
 /** Thrown when one event grows past the decoder's limit (an endless line, or an endless event). */
-export class SseEventTooLargeError extends Error {
+export class SseEventTooLargeError extends EnsembleError<'SSE_EVENT_TOO_LARGE'> {
     constructor() {
-        super('server-sent event too large');
+        super('SSE_EVENT_TOO_LARGE', 'server-sent event too large');
         this.name = 'SseEventTooLargeError';
     }
 }

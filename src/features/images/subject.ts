@@ -1,6 +1,6 @@
 import type { Host, HostCharacter, HostMessage } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
-import { readCard } from '../profiles/assignments';
+import { readCard } from '../../core/profiles';
 import type { PromptSubject } from './prompt';
 
 /** Ensemble's own picture messages (and anyone's: ST's image generation uses the same field). */

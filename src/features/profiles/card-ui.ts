@@ -1,9 +1,10 @@
 import type { Host } from '../../host/host';
 import { errorMessage } from '../../shared/errors';
 import characterSection from '../../../templates/character-section.html';
-import { cardRef, readCard, readNewCard, readNewCardRef, writeCardPatch, writeCardRef, writeNewCardPatch, writeNewCardRef } from './assignments';
-import { listProfiles, refOf } from './catalog';
-import { fillProfileSelect, pickedProfile } from './profile-select';
+import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
+import {
+    cardRef, listProfiles, readCard, readNewCard, readNewCardRef, refOf, writeCardPatch, writeCardRef, writeNewCardPatch, writeNewCardRef,
+} from '../../core/profiles';
 
 /** Which card the Advanced Definitions popup is editing: the unsaved new one, an existing index, or none. */
 function editedCard(host: Host): { kind: 'new' } | { kind: 'existing'; index: number } | null {

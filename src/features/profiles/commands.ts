@@ -2,9 +2,7 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { ProfileRef } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { cardRef, writeCardRef } from './assignments';
-import { findProfile, listProfiles, refLabel, refOf } from './catalog';
-import type { ConnectionProfile } from './schema';
+import { type ConnectionProfile, cardRef, findProfile, listProfiles, refLabel, refOf, writeCardRef } from '../../core/profiles';
 
 const isTrue = (v: string | undefined) => v === 'true' || v === 'on' || v === '1';
 

@@ -2,11 +2,8 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
 import { log } from '../../shared/log';
-import { type Resolution, resolveProfile } from './assignments';
-import { listProfiles, refLabel } from './catalog';
-import { PresetCache } from './presets';
-import { applyRoute, planFor } from './route';
-import type { ConnectionProfile } from './schema';
+import { type ConnectionProfile, type Resolution, listProfiles, refLabel, resolveProfile } from '../../core/profiles';
+import { type PresetCache, type RequestRouter, planFor } from '../../core/route';
 import { Switcher } from './switcher';
 
 const SOURCE_LABEL = { character: 'its own', group: 'the group default', fallback: 'the global fallback' } as const;
@@ -14,16 +11,17 @@ const SOURCE_LABEL = { character: 'its own', group: 'the group default', fallbac
 /**
  * Sends each drafted group member's request through its profile.
  *
- * GROUP_MEMBER_DRAFTED (awaited by ST before the member's Generate) decides the plan: a per-request
- * route when the profile allows it (nothing global changes), else a verified full switch. Then
- * CHAT_COMPLETION_SETTINGS_READY rewrites that member's request body. Both run for every
+ * GROUP_MEMBER_DRAFTED (awaited by ST before the member's Generate) resolves the member's profile, once
+ * for the turn, and decides the plan: a per-request route when the profile allows it (nothing global
+ * changes), else a verified full switch. The profile is kept with the draft; the core's router asks
+ * for it at CHAT_COMPLETION_SETTINGS_READY and rewrites that member's request body. Both run for every
  * generation type ST drafts for: normal, swipe, regenerate, continue, quiet, impersonate, /trigger.
  */
 export class ProfilesController {
     readonly presets: PresetCache;
     readonly switcher: Switcher;
-    /** The member ST drafted last, valid while ST still has it selected (characterId) in a group. */
-    private drafted: { chId: number; avatar: string } | null = null;
+    /** The member ST drafted last and the profile resolved for it, valid while ST still has it selected (characterId) in a group. */
+    private drafted: { chId: number; avatar: string; profile: ConnectionProfile | null } | null = null;
     /** Where a full switch happened (group id or solo avatar), to restore on leaving it. */
     private switchedFor: string | null = null;
     /** member→profile pairs already announced in this chat: one toast each, not one per turn. */
@@ -31,14 +29,14 @@ export class ProfilesController {
     /** Missing-profile warnings already shown in this chat (same reason: one toast, not one per turn). */
     private readonly warned = new Set<string>();
 
-    constructor(private readonly host: Host, private readonly store: SettingsStore) {
-        this.presets = new PresetCache(host);
+    constructor(private readonly host: Host, private readonly store: SettingsStore, private readonly router: RequestRouter) {
+        this.presets = router.presets;
         this.switcher = new Switcher(host, () => store.get().profiles.switchTimeoutMs);
     }
 
     start(): void {
         this.host.on('groupMemberDrafted', (chId) => this.onDrafted(chId));
-        this.host.on('chatCompletionSettingsReady', (body) => this.onRequest(body));
+        this.router.setMemberSource(() => this.requestProfile());
         this.host.on('chatChanged', () => this.onChatChanged());
         this.host.on('generationStopped', () => void this.restoreIfSwitched('stopped'));
         this.host.on('connectionProfileLoaded', () => void this.presets.refresh());
@@ -57,9 +55,9 @@ export class ProfilesController {
         if (!this.settings.enabled) return;
         const character = this.host.characters()[chId];
         if (!character) return;
-        this.drafted = { chId, avatar: character.avatar };
         const groupId = this.host.groupId();
         const res = this.resolve(character, groupId);
+        this.drafted = { chId, avatar: character.avatar, profile: res.profile ?? null };
         this.reportMissing(character, res);
         await this.prepare(character, res, groupId ?? character.avatar);
     }
@@ -103,49 +101,23 @@ export class ProfilesController {
     }
 
     /**
-     * Another feature's profile for the requests made while it returns one (the bridge's rotation pool).
-     * It wins over the drafted member's; only a per-request route is used for it, never a global switch.
+     * The profile of the request ST is building, for the router: the drafted member's, as resolved at its
+     * draft (only inside ST's group loop, for that member: viewing a member's card also selects it); in a
+     * 1:1 chat, opted in, the character's (no draft event there, so it is resolved here, once per request).
      */
-    setRequestOverride(override: (() => ConnectionProfile | null) | null): void {
-        this.override = override;
-    }
-
-    private override: (() => ConnectionProfile | null) | null = null;
-
-    /** CHAT_COMPLETION_SETTINGS_READY: rewrite the body of a drafted member's (or, opted in, a solo character's) request. */
-    async onRequest(body: Record<string, unknown>): Promise<void> {
-        const overridden = this.override?.() ?? null;
-        if (!overridden && !this.settings.enabled) return;
-        const target = overridden ? null : this.requestTarget();
-        const profile = overridden ?? (target ? this.resolve(target.character, target.groupId).profile : undefined);
-        if (!profile) return;
-        const plan = planFor(profile, { mainApi: this.host.mainApi(), source: String(body.chat_completion_source ?? '') });
-        if (plan.kind !== 'route') return; // a full switch already put ST on this profile
-        await this.route(body, profile);
-    }
-
-    private async route(body: Record<string, unknown>, profile: ConnectionProfile): Promise<void> {
-        const preset = await this.presets.get(profile.preset);
-        if (profile.preset && !preset && !this.warned.has(`preset\n${profile.preset}`)) {
-            this.warned.add(`preset\n${profile.preset}`);
-            this.host.toast('warning', `Preset "${profile.preset}" of profile "${profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
-        }
-        applyRoute(body, profile, preset);
-    }
-
-    private requestTarget(): { character: HostCharacter; groupId: string | null } | null {
+    private requestProfile(): ConnectionProfile | null {
+        if (!this.settings.enabled) return null;
         const groupId = this.host.groupId();
         const chId = this.host.characterId();
         if (chId === undefined) return null;
         const character = this.host.characters()[chId];
         if (!character) return null;
         if (groupId) {
-            // Only inside ST's group loop, for the member it drafted: viewing a member's card also selects it.
             if (!this.host.isGroupGenerating()) return null;
             if (!this.drafted || this.drafted.chId !== chId || this.drafted.avatar !== character.avatar) return null;
-            return { character, groupId };
+            return this.drafted.profile;
         }
-        return this.settings.soloAuto ? { character, groupId: null } : null;
+        return this.settings.soloAuto ? (this.resolve(character, null).profile ?? null) : null;
     }
 
     private async onChatChanged(): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import groupSection from '../../../templates/group-section.html';
-import { listProfiles, refOf } from './catalog';
-import { fillProfileSelect, pickedProfile } from './profile-select';
+import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
+import { listProfiles, refOf } from '../../core/profiles';
 
 /** The group's id while ST's group editor shows an existing group; null otherwise (a new group has no id yet). */
 function editedGroupId(host: Host): string | null {

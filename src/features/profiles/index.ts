@@ -1,3 +1,4 @@
+import type { RequestRouter } from '../../core/route';
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
@@ -10,8 +11,8 @@ import { offerMmcImport } from './mmc-import';
 import { wireProfilesSection } from './panel-section';
 
 /** Per-character models: routing, UI in the card and group editors, the panel section and slash commands. */
-export async function startProfiles(host: Host, store: SettingsStore, panel: HTMLElement | null, { offerImport = true } = {}): Promise<ProfilesController> {
-    const controller = new ProfilesController(host, store);
+export async function startProfiles(host: Host, store: SettingsStore, router: RequestRouter, panel: HTMLElement | null, { offerImport = true } = {}): Promise<ProfilesController> {
+    const controller = new ProfilesController(host, store, router);
     controller.start();
     if (panel) wireProfilesSection(host, store, panel);
     if (!mountCardSection(host)) log.warn('Advanced Definitions (#character_popup) not found; the card section is not shown');

@@ -2,8 +2,7 @@ import * as z from '../../shared/zod';
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { cardRef, writeCardRef } from './assignments';
-import { findProfile, listProfiles, refOf } from './catalog';
+import { cardRef, findProfile, listProfiles, refOf, writeCardRef } from '../../core/profiles';
 
 export const MMC_KEY = 'multi_model_chat';
 

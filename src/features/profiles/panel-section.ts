@@ -2,9 +2,9 @@ import type { Host } from '../../host/host';
 import type { ProfilesSettings } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { listProfiles, refOf } from './catalog';
+import { listProfiles, refOf } from '../../core/profiles';
 import { offerMmcImport } from './mmc-import';
-import { fillProfileSelect, pickedProfile } from './profile-select';
+import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
 
 type Toggle = 'enabled' | 'notify' | 'restoreOnLeave' | 'soloAuto';
 const TOGGLES: readonly Toggle[] = ['enabled', 'notify', 'restoreOnLeave', 'soloAuto'];

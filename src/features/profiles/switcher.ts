@@ -1,8 +1,7 @@
 import type { Host } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
 import { log } from '../../shared/log';
-import { listProfiles, selectedProfileId } from './catalog';
-import type { ConnectionProfile } from './schema';
+import { type ConnectionProfile, listProfiles, selectedProfileId } from '../../core/profiles';
 
 /**
  * The fallback path: a full, global switch of ST's connection for profiles a per-request route

@@ -4,7 +4,8 @@ import { BridgeExecutor } from '../../../src/features/bridge/executor';
 import { BridgeJournal, JOURNAL_KEY } from '../../../src/features/bridge/journal';
 import { ConversationIndex, MAX_CHATS_PER_MODEL } from '../../../src/protocol/conversations';
 import type { Host } from '../../../src/host/host';
-import { compilePatterns, DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/features/bridge/side-tasks';
+import { compilePatterns } from '../../../src/features/bridge/side-tasks';
+import { DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/settings/schema';
 import type { ChatMessage, ExtensionFrame } from '../../../src/protocol';
 import { FakeStHost } from '../../fakes/st-host';
 import { ALICE, BOB, CAROL, scenario, startController } from '../profiles/scenario';
@@ -252,7 +253,7 @@ describe('BridgeExecutor', () => {
     });
 });
 
-/** NextChat's request shapes (ST-API-independent facts from its client: a 4-message window, recap, side tasks). */
+/** NextChat's request shapes (facts from NextChat's client, not from ST: a 4-message window, recap, side tasks). */
 describe('BridgeExecutor with a windowed client (NextChat)', () => {
     const window4 = (all: ChatMessage[], next: string, recap?: string): ChatMessage[] => [
         ...(recap ? [{ role: 'system' as const, content: `This is a summary of the chat history as a recap: ${recap}` }] : []),

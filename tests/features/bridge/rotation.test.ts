@@ -8,10 +8,10 @@ afterEach(() => { vi.restoreAllMocks(); });
 describe('bridge rotation', () => {
     it('routes each bridge request through the next profile of the pool, round-robin, and nothing else', async () => {
         const s = scenario();
-        const controller = startController(s);
+        startController(s);
         s.store.update((x) => { x.bridge.rotation = [{ id: A.id, name: A.name }, { id: 'gone', name: 'Gone' }, { id: B.id, name: B.name }]; });
         const rotation = new Rotation(s.fake, s.store);
-        controller.setRequestOverride(() => rotation.active());
+        s.router.addOverride(() => rotation.active());
         const models: unknown[] = [];
         for (let i = 0; i < 3; i++) {
             rotation.begin();
@@ -28,9 +28,9 @@ describe('bridge rotation', () => {
 
     it('an empty pool (or only profiles that need a switch) leaves ST\'s connection alone', async () => {
         const s = scenario();
-        const controller = startController(s);
+        startController(s);
         const rotation = new Rotation(s.fake, s.store);
-        controller.setRequestOverride(() => rotation.active());
+        s.router.addOverride(() => rotation.active());
         expect(rotation.begin()).toBeNull();
         s.store.update((x) => { x.bridge.rotation = [{ id: T.id, name: T.name }]; });
         rotation.begin();

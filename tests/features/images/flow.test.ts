@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ImageFlow, WAITING_FOR_ST } from '../../../src/features/images/flow';
 import { PREVIEW_RESULT } from '../../../src/features/images/preview';
 import { startImageTriggers, BUTTON_CLASS } from '../../../src/features/images/triggers';
-import { PresetCache } from '../../../src/features/profiles/presets';
+import { PresetCache } from '../../../src/core/route';
 import type { HostMessage } from '../../../src/host/host';
 import { SettingsStore } from '../../../src/settings/store';
 import { FakeStHost } from '../../fakes/st-host';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cardRef } from '../../../src/features/profiles/assignments';
+import { cardRef } from '../../../src/core/profiles';
 import { registerProfileCommands } from '../../../src/features/profiles/commands';
 import { A, ALICE, B, C, GROUP, assign, scenario } from './scenario';
 

@@ -22,6 +22,16 @@ describe('ProfilesController routes each member\'s request', () => {
         expect(s.fake.listenerErrors).toEqual([]);
     });
 
+    it('resolves each drafted member\'s profile once per turn: at the draft, not again at the request', async () => {
+        const s = scenario();
+        startController(s);
+        await s.fake.openGroup(GROUP);
+        const reads = vi.spyOn(s.fake, 'connectionManager');
+        await s.fake.runGroupTurn({ members: [ALICE, BOB, CAROL] });
+        expect(s.fake.requests.map((r) => r.body.model)).toEqual(['gpt-a', 'gpt-b', 'gpt-c']);
+        expect(reads).toHaveBeenCalledTimes(3);
+    });
+
     it('changes nothing global: same connection, same selected profile, no switch', async () => {
         const s = scenario();
         startController(s);
@@ -53,7 +63,7 @@ describe('ProfilesController routes each member\'s request', () => {
     });
 
     it('leaves a request alone while a member is only viewed in the group (characterId set, never drafted)', async () => {
-        // §7: the group's "view" button selects the member's index while groupId stays.
+        // ST's group editor: the group's "view" button selects the member's index while groupId stays.
         const s = scenario();
         startController(s);
         await s.fake.openGroup(GROUP);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cardRef } from '../../../src/features/profiles/assignments';
+import { cardRef } from '../../../src/core/profiles';
 import { startProfiles } from '../../../src/features/profiles';
 import { MMC_KEY, importMmc, offerMmcImport } from '../../../src/features/profiles/mmc-import';
 import { A, B, C, GROUP, scenario } from './scenario';
@@ -104,7 +104,7 @@ describe('offerMmcImport', () => {
     it('is offered when ST reports the app ready', async () => {
         const s = withMmc({ characterProfiles: { 'carol.png': 'B' } });
         s.fake.confirmAnswers.push(true);
-        await startProfiles(s.fake, s.store, null);
+        await startProfiles(s.fake, s.store, s.router, null);
         expect(s.fake.confirms).toEqual([]);
         await s.fake.emit('appReady');
         expect(s.fake.confirms).toHaveLength(1);

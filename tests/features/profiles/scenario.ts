@@ -1,3 +1,4 @@
+import { RequestRouter } from '../../../src/core/route';
 import { ProfilesController } from '../../../src/features/profiles/controller';
 import type { ProfilesSettings } from '../../../src/settings/schema';
 import { SettingsStore } from '../../../src/settings/store';
@@ -28,6 +29,8 @@ export const GROUP = 'g1';
 export interface Scenario {
     fake: FakeStHost;
     store: SettingsStore;
+    /** The connection core's router, started with the controller (startController). */
+    router: RequestRouter;
     alice: number;
     bob: number;
     carol: number;
@@ -52,11 +55,12 @@ export function scenario(change: (s: ProfilesSettings) => void = () => undefined
     fake.writeSettings('ensemble', settings);
     const store = new SettingsStore(fake);
     store.update((s) => change(s.profiles));
-    return { fake, store, alice, bob, carol };
+    return { fake, store, router: new RequestRouter(fake), alice, bob, carol };
 }
 
-export function startController({ fake, store }: Scenario): ProfilesController {
-    const controller = new ProfilesController(fake, store);
+export function startController({ fake, store, router }: Scenario): ProfilesController {
+    router.start();
+    const controller = new ProfilesController(fake, store, router);
     controller.start();
     return controller;
 }

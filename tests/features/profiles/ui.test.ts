@@ -71,7 +71,7 @@ describe('card section (Advanced Definitions)', () => {
     });
 
     it('in "Create character" writes createCharacterData.extensions.ensemble, not the previous character', () => {
-        // §7: menuType 'create' while characterId still points at the previously edited character.
+        // ST's character editor: menuType 'create' while characterId still points at the previously edited character.
         const { fake, select } = cardSection((s) => Object.assign(s.fake.st, { characterId: s.alice, menuType: 'create' }));
         expect(select.value).toBe('');
         change(select, C.id);

@@ -12,8 +12,8 @@
  * export is `JSON.stringify(masks)`. So a card that goes ST → NextChat → ST keeps every field and its
  * `data.extensions` untouched.
  */
-import * as z from '../../shared/zod';
-import { characterModelBase } from '../bridge/catalog';
+import * as z from '../../../shared/zod';
+import { characterModelBase } from '../catalog';
 
 /** The `ensemble.version` this module writes and reads. */
 export const MASK_FORMAT_VERSION = 1;

@@ -1,7 +1,6 @@
-import type { ProfileRef } from '../../settings/schema';
-import { textOption } from '../../shared/options';
-import { findProfile, isEmptyRef, refLabel } from './catalog';
-import type { ConnectionProfile } from './schema';
+import type { ProfileRef } from '../settings/schema';
+import { textOption } from '../shared/dom-options';
+import { type ConnectionProfile, findProfile, isEmptyRef, refLabel } from './profiles';
 
 const NONE = '';
 const MISSING = '__ensemble_missing__';

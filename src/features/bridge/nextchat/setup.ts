@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../../protocol';
+import type { ModelInfo } from '../../../protocol';
 
 /**
  * The values NextChat needs to use the bridge, from what the extension knows: the bridge address (or the

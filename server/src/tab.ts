@@ -1,3 +1,4 @@
+/** A linked tab as the relay sees it (`Tab`, `pickTab`), and the types the relay and its tabs share. */
 import type { ExtensionFrame, ModelInfo, ServerFrame } from '../../src/protocol/index';
 import type { ApiError } from './errors';
 import type { ChatIndexStore } from './chat-index';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiBase, customModels, fastLink, originOf, serverEnv } from '../../../src/features/nextchat/setup';
+import { apiBase, customModels, fastLink, originOf, serverEnv } from '../../../../src/features/bridge/nextchat/setup';
 
 const models = [
     { id: 'st-char-Alice', name: 'Alice', kind: 'character' as const },

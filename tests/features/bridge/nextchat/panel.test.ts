@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { buildCatalog } from '../../../src/features/bridge/catalog';
-import { cardOf, exportMasks, importMasks, startNextChat } from '../../../src/features/nextchat';
-import { SettingsStore } from '../../../src/settings/store';
-import { FakeStHost } from '../../fakes/st-host';
+import { buildCatalog } from '../../../../src/features/bridge/catalog';
+import { cardOf, exportMasks, importMasks, startNextChat } from '../../../../src/features/bridge/nextchat';
+import { SettingsStore } from '../../../../src/settings/store';
+import { FakeStHost } from '../../../fakes/st-host';
 
 beforeEach(() => { vi.spyOn(console, 'warn').mockImplementation(() => undefined); });
 afterEach(() => { vi.restoreAllMocks(); });

@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-    cardRef, readCard, readNewCardRef, resolveProfile, writeCardRef, writeNewCardRef,
-} from '../../../src/features/profiles/assignments';
-import type { ConnectionProfile } from '../../../src/features/profiles/schema';
-import type { HostCharacter } from '../../../src/host/host';
-import { type ProfilesSettings, defaultSettings } from '../../../src/settings/schema';
-import { FakeStHost } from '../../fakes/st-host';
+    type ConnectionProfile, cardRef, readCard, readNewCardRef, resolveProfile, writeCardRef, writeNewCardRef,
+} from '../../src/core/profiles';
+import type { HostCharacter } from '../../src/host/host';
+import { type ProfilesSettings, defaultSettings } from '../../src/settings/schema';
+import { FakeStHost } from '../fakes/st-host';
 
 const A: ConnectionProfile = { id: 'pa', name: 'A', mode: 'cc' };
 const B: ConnectionProfile = { id: 'pb', name: 'Mock-B', mode: 'cc' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { applyRoute, planFor, profileSource } from '../../../src/features/profiles/route';
-import type { ChatPreset, ConnectionProfile } from '../../../src/features/profiles/schema';
-import { buildChatCompletionBody, defaultConnection } from '../../fakes/st-connection';
+import type { ConnectionProfile } from '../../src/core/profiles';
+import { type ChatPreset, applyRoute, planFor, profileSource } from '../../src/core/route';
+import { buildChatCompletionBody, defaultConnection } from '../fakes/st-connection';
 
 const ON_CUSTOM = { mainApi: 'openai', source: 'custom' };
 const cc = (extra: Partial<ConnectionProfile> = {}): ConnectionProfile => ({ id: 'pa', name: 'A', mode: 'cc', api: 'custom', ...extra });

@@ -1,11 +1,11 @@
-import type { Host, HostCharacter } from '../../host/host';
-import type { ModelInfo } from '../../protocol';
-import type { SettingsStore } from '../../settings/store';
-import { EnsembleError, errorMessage } from '../../shared/errors';
-import { textOption } from '../../shared/options';
-import * as z from '../../shared/zod';
-import nextchatSection from '../../../templates/nextchat-section.html';
-import { patternError } from '../bridge/side-tasks';
+import type { Host, HostCharacter } from '../../../host/host';
+import type { ModelInfo } from '../../../protocol';
+import type { SettingsStore } from '../../../settings/store';
+import { EnsembleError, errorMessage } from '../../../shared/errors';
+import { textOption } from '../../../shared/dom-options';
+import * as z from '../../../shared/zod';
+import nextchatSection from '../../../../templates/nextchat-section.html';
+import { patternError } from '../side-tasks';
 import { type CardV2Data, CardV2DataSchema, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
 import { apiBase, customModels, fastLink, originOf, serverEnv } from './setup';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildCatalog } from '../../../src/features/bridge/catalog';
+import { buildCatalog } from '../../../../src/features/bridge/catalog';
 import {
     type CardV2Data, characterToMask, maskToCard, masksFileName, type NextChatMask, parseMaskFile,
-} from '../../../src/features/nextchat/masks';
-import { FakeStHost } from '../../fakes/st-host';
+} from '../../../../src/features/bridge/nextchat/masks';
+import { FakeStHost } from '../../../fakes/st-host';
 
 const NOW = 1_700_000_000_000;
 
