@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('always on');
@@ -81,9 +81,7 @@ await runSuite(st, checks, 'always on', async (browser) => {
     await installEnsemble(st, page);
     await openCharacter(page, 'Bob');
     await st.sendAndWait(page, 'Bob, this is my own chat.', { expectReplies: 1 });
-    await st.openExtensionsDrawer(page);
-    const content = page.locator('#ensemble_settings .inline-drawer-content');
-    if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
+    await openEnsembleSection(st, page, 'bridge');
     await page.locator('[data-ens-bridge="autoConnect"]').check();
     await st.closeExtensionsDrawer(page);
     await st.flushSettings(page);

@@ -4,7 +4,7 @@
 // client an error, not a hang; the extension comes back by itself.
 import OpenAI from 'openai';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, runSuite } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openEnsembleSection, runSuite } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('bridge faults');
@@ -19,7 +19,7 @@ await runSuite(st, checks, 'bridge faults', async (browser) => {
         await st.configureCustomOpenAI(page, { model: 'gpt-a', key: 'sk-a' });
         await installEnsemble(st, page);
         await connectBridge(st, page, server.port);
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'bridge');
         await page.locator('[data-ens-bridge="autoConnect"]').check();
         await st.closeExtensionsDrawer(page);
         await st.flushSettings(page);

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('bridge guest');
@@ -153,7 +153,7 @@ await runSuite(st, checks, 'bridge guest', async (browser) => {
         await openCharacter(page, 'Bob');
         await st.sendAndWait(page, 'Bob, my own chat.', { expectReplies: 1 });
         const bobOwn = await page.evaluate(() => SillyTavern.getContext().getCurrentChatId());
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'bridge');
         await page.locator('[data-ens-bridge="autoConnect"]').check();
         await st.closeExtensionsDrawer(page);
         await connectBridge(st, page, server.port);

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from './lib.mjs';
+import { ROOT, openEnsembleSection } from './lib.mjs';
 
 export const API_KEY = 'sk-client-e2e';
 export const LINK_TOKEN = 'link-token-e2e';
@@ -33,9 +33,7 @@ export async function startBridgeServer(st, fixedPort, extraArgs = [], extraEnv 
 
 /** Fills the Bridge section (address, link token), presses Connect and waits for "connected". */
 export async function connectBridge(st, page, port) {
-    await st.openExtensionsDrawer(page);
-    const content = page.locator('#ensemble_settings .inline-drawer-content');
-    if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
+    await openEnsembleSection(st, page, 'bridge');
     const url = page.locator('[data-ens-bridge="url"]');
     await url.fill(`ws://127.0.0.1:${port}/bridge`);
     await url.dispatchEvent('change');

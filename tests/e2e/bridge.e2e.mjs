@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('bridge');
@@ -80,7 +80,7 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         check('the user is back in their own chat', after === userChatId, after);
         check('the user\'s open chat file is byte-identical before and after', Buffer.compare(before, chatFileOf('Bob', userChatId)) === 0);
         // Rotation: bridge requests take turns on the chosen profiles, routed per request.
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'bridge');
         await page.locator('[data-ens="bridge-rotation"]').selectOption([{ label: 'Mock-A' }, { label: 'Mock-B' }]);
         await st.closeExtensionsDrawer(page);
         const sinceRot = Date.now();
@@ -88,7 +88,7 @@ await runSuite(st, checks, 'bridge', async (browser) => {
         const rot = (await st.mockRequests({ since: sinceRot })).filter((r) => r.path?.includes('chat/completions')).map((r) => `${r.model}:${r.key}`);
         check('rotation: requests take turns on the pool\'s profiles', JSON.stringify(rot) === JSON.stringify(['gpt-a:sk-a', 'gpt-b:sk-b', 'gpt-a:sk-a']), rot);
         check('rotation never switches ST\'s own profile', (await st.stState(page)).selectedProfile === 'Mine');
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'bridge');
         await page.locator('[data-ens="bridge-rotation"]').selectOption([]);
         await st.closeExtensionsDrawer(page);
 

@@ -158,6 +158,29 @@ await runSuite(st, checks, 'images', async (browser) => {
         await images.setMode('proxy');
         await configureImages(st, page, { responseFormat: 'b64_json' });
 
+        // The keyboard alone: focus starts in the prompt, Tab reaches every button, Escape discards.
+        const kbLength = (await chatState(page)).messages.length;
+        const kbRun = st.slash(page, '/genimage prompt="a fern by keyboard"', { timeout: 60_000 });
+        const kbDialog = page.locator('dialog.popup[open]:has(.ensemble-preview)');
+        await kbDialog.waitFor({ state: 'visible', timeout: 30_000 });
+        await st.sleep(500);
+        const focused = () => page.evaluate(() => {
+            const el = document.activeElement;
+            return el?.getAttribute('data-ens') ?? el?.textContent?.trim() ?? el?.tagName ?? '';
+        });
+        const firstFocus = await focused();
+        const reached = [];
+        for (let i = 0; i < 5; i++) {
+            await page.keyboard.press('Tab');
+            reached.push(await focused());
+        }
+        await page.keyboard.press('Escape');
+        const kbOut = await kbRun;
+        await kbDialog.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {});
+        check('keyboard: the preview opens with focus in the prompt, Tab reaches Regenerate, New prompt, Accept and Discard, Escape discards',
+            firstFocus === 'prompt' && ['Regenerate', 'New prompt', 'Accept', 'Discard'].every((b) => reached.includes(b)) && kbOut === ''
+            && (await chatState(page)).messages.length === kbLength && (await kbDialog.count()) === 0, { firstFocus, reached, kbOut });
+
         // Auto mode: one picture per new reply, none for a swipe.
         await configureImages(st, page, { auto: true });
         let before = (await chatState(page)).messages.length;

@@ -110,10 +110,21 @@ async function setImageField(page, name, value) {
     }
 }
 
-export async function configureImages(st, page, fields) {
+/**
+ * Opens ST's Extensions drawer, Ensemble's drawer and the sub-drawer `name` (profiles, images, bridge, nextchat),
+ * each only if closed: a field in a collapsed sub-drawer is hidden, so Playwright's fill and click would wait on it.
+ */
+export async function openEnsembleSection(st, page, name) {
     await st.openExtensionsDrawer(page);
     const content = page.locator('#ensemble_settings .inline-drawer-content');
     if (!(await content.isVisible())) await page.locator('#ensemble_settings .inline-drawer-toggle').click();
+    await content.waitFor({ state: 'visible' });
+    const toggle = page.locator(`#ensemble_settings [data-ens-drawer="${name}"] > .ensemble-subdrawer-toggle`);
+    if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+}
+
+export async function configureImages(st, page, fields) {
+    await openEnsembleSection(st, page, 'images');
     for (const [k, v] of Object.entries(fields)) await setImageField(page, k, v);
     await st.closeExtensionsDrawer(page);
 }

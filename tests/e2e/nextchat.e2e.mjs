@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { API_KEY, connectBridge, startBridgeServer } from './bridge-server.mjs';
-import { createChecks, installEnsemble, loadRig, openCharacter, outDir, runSuite, setupConnection } from './lib.mjs';
+import { createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('nextchat');
@@ -85,7 +85,7 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         await connectBridge(st, page, server.port);
 
         // Setup help: what NextChat needs, from the connected bridge.
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'nextchat');
         const help = await page.evaluate(() => Object.fromEntries(['endpoint', 'key', 'models', 'link'].map((n) => [n, document.querySelector(`[data-ens-nc="${n}"]`)?.value ?? ''])));
         check('setup help: the endpoint is the server\'s base URL (no /v1)', help.endpoint === server.base, help.endpoint);
         check('setup help: the key is the one the server shared', help.key === API_KEY);
@@ -174,7 +174,7 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         check('group model: the conversation continues in one bridge group chat', groupChats.length === 1 && /\*\*Bob:\*\*/.test(group2.text), groupChats);
 
         // Masks: Dana out as a NextChat mask, and back in as a character.
-        await st.openExtensionsDrawer(page);
+        await openEnsembleSection(st, page, 'nextchat');
         const dana = await page.evaluate(() => SillyTavern.getContext().characters.find((c) => c.name === 'Dana'));
         await page.locator('[data-ens-nc="character"]').selectOption(dana.avatar);
         const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-ens-nc-action="export"]').click()]);

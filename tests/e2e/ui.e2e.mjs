@@ -45,8 +45,51 @@ await runSuite(st, checks, 'ui', async (browser) => {
     await page.locator('#ensemble_settings [data-ens="fallback"]').selectOption({ label: 'Mock-A' });
     const saved = await page.evaluate(() => SillyTavern.getContext().extensionSettings.ensemble.profiles);
     check('panel toggles and the global fallback are saved', saved.soloAuto === true && saved.fallback?.name === 'Mock-A', saved);
+
+    // One sub-drawer per feature, open on first use; Ensemble's own header (ST's handler) leaves them as they are.
+    const drawers = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#ensemble_settings [data-ens-drawer]')].map((d) => {
+        const content = d.querySelector('.ensemble-subdrawer-content');
+        const expanded = d.querySelector('.ensemble-subdrawer-toggle')?.getAttribute('aria-expanded');
+        return [d.dataset.ensDrawer, `${expanded === 'true' ? 'open' : 'closed'}${content?.getBoundingClientRect().height ? '' : ' hidden'}`];
+    })));
+    const toggle = (name) => page.locator(`#ensemble_settings [data-ens-drawer="${name}"] > .ensemble-subdrawer-toggle`);
+    const ensembleHeader = page.locator('#ensemble_settings .inline-drawer-toggle');
+    const ensembleContent = page.locator('#ensemble_settings .inline-drawer-content');
+    let shown = await drawers();
+    check('the panel has one sub-drawer per feature, all open on first use', JSON.stringify(shown) === JSON.stringify({ profiles: 'open', images: 'open', bridge: 'open', nextchat: 'open' }), shown);
+    await toggle('images').click();
+    await ensembleHeader.click();
+    await ensembleContent.waitFor({ state: 'hidden' });
+    await ensembleHeader.click();
+    await ensembleContent.waitFor({ state: 'visible' });
+    await st.sleep(500); // ST's slide
+    shown = await drawers();
+    check('closing and opening Ensemble\'s drawer keeps each sub-drawer as it was', JSON.stringify(shown) === JSON.stringify({ profiles: 'open', images: 'closed hidden', bridge: 'open', nextchat: 'open' }), shown);
+    await toggle('nextchat').focus();
+    await page.keyboard.press('Enter');
+    // The README's picture: the first sub-drawer open, the others collapsed (so the panel fits ST's drawer).
+    await toggle('bridge').click();
+    await page.evaluate(() => { globalThis.toastr?.clear(); document.activeElement?.blur?.(); });
     await page.locator('#ensemble_settings').scrollIntoViewIfNeeded();
-    await st.screenshot(page, path.join(outDir(), 'settings-panel.png'));
+    await st.sleep(300);
+    await page.locator('#ensemble_settings').screenshot({ path: path.join(outDir(), 'settings-panel.png') });
+    await toggle('bridge').click();
+    await st.flushSettings(page);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await st.waitForReady(page);
+    await page.waitForFunction(() => !!document.getElementById('ensemble_settings'), null, { timeout: 20_000 });
+    await st.openExtensionsDrawer(page);
+    await ensembleHeader.click();
+    await ensembleContent.waitFor({ state: 'visible' });
+    await st.sleep(500);
+    shown = await drawers();
+    check('after a reload the collapsed sub-drawers stay collapsed, the others open', JSON.stringify(shown) === JSON.stringify({ profiles: 'open', images: 'closed hidden', bridge: 'open', nextchat: 'closed hidden' }), shown);
+    await toggle('images').focus();
+    await page.keyboard.press('Enter');
+    await toggle('nextchat').focus();
+    await page.keyboard.press(' ');
+    shown = await drawers();
+    check('Enter and Space on a focused sub-drawer header open it (once: ST adds no second toggle)', JSON.stringify(shown) === JSON.stringify({ profiles: 'open', images: 'open', bridge: 'open', nextchat: 'open' }), shown);
     await st.closeExtensionsDrawer(page);
 
     // 1:1 chat with "Also in 1:1 chats" on: Alice has no profile of her own, so the fallback (Mock-A) applies.
@@ -72,6 +115,8 @@ await runSuite(st, checks, 'ui', async (browser) => {
     page = s.page;
     await st.answerPopup(page, { contains: 'Multi-Model Chat', timeout: 20_000 });
     await page.waitForFunction(() => SillyTavern.getContext().characters.find((c) => c.name === 'Carol')?.data?.extensions?.ensemble?.profileName === 'Mock-C', null, { timeout: 15_000 });
+    // The import writes the cards one after another and reports when all are written.
+    await page.locator('#toast-container .toast:has-text("Imported")').waitFor({ timeout: 15_000 });
     const imported = await page.evaluate(() => Object.fromEntries(SillyTavern.getContext().characters.map((c) => [c.name, c.data?.extensions?.ensemble?.profileName ?? null])));
     check('Multi-Model Chat assignments are imported into cards (by avatar and by name)', imported.Carol === 'Mock-C' && imported.Bob === 'Mock-B', imported);
     await page.locator('#toast-container .toast:has-text("Imported")').waitFor({ timeout: 15_000 });

@@ -118,7 +118,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
     if (panel) {
         const frag = host.dom.fragment(bridgeSection);
         const section = frag.querySelector<HTMLElement>('[data-ens-section="bridge"]');
-        panel.querySelector('.inline-drawer-content')?.append(frag);
+        panel.querySelector('[data-ens-slot="bridge"]')?.append(frag);
         if (section) {
             statusEl.el = section.querySelector('[data-ens="bridge-status"]');
             for (const field of section.querySelectorAll<HTMLInputElement>('[data-ens-bridge]')) {
@@ -138,7 +138,7 @@ export function startBridge(host: Host, store: SettingsStore, panel: HTMLElement
             section.querySelector('[data-ens="bridge-disconnect"]')?.addEventListener('click', () => client?.disconnect());
         }
     }
-    const nextchat = startNextChat(host, store, panel?.querySelector('.inline-drawer-content') ?? null, {
+    const nextchat = startNextChat(host, store, panel?.querySelector('[data-ens-slot="nextchat"]') ?? null, {
         models: () => catalog.models,
         modelOf: (avatar) => [...catalog.targets].find(([, t]) => t.kind === 'character' && t.avatar === avatar)?.[0],
         serverApi: () => serverApi,

@@ -29,19 +29,35 @@ export async function showPreview(host: Host, images: readonly PreviewImage[], p
     const text = frag.querySelector<HTMLTextAreaElement>('[data-ens="prompt"]');
     if (!root || !box || !note || !busy || !text) throw new EnsembleError('TEMPLATE_INVALID', 'preview template is incomplete');
     text.value = prompt;
+    // ST's popup (a <dialog>) focuses the element marked autofocus when it opens; set here, DOMPurify drops the attribute.
+    text.autofocus = true;
     let selected = 0;
+    const select = (i: number) => {
+        selected = i;
+        shown.forEach((s, j) => {
+            s.classList.toggle('selected', j === i);
+            if (shown.length > 1) s.setAttribute('aria-pressed', String(j === i));
+        });
+    };
     const shown = images.map((img, i) => {
         const el = root.ownerDocument.createElement('img');
         el.src = img.kind === 'data' ? img.dataUrl : img.url;
         el.referrerPolicy = 'no-referrer';
         el.alt = `Image ${i + 1}`;
-        el.addEventListener('click', () => {
-            selected = i;
-            shown.forEach((s, j) => s.classList.toggle('selected', j === i));
-        });
+        el.addEventListener('click', () => select(i));
+        if (images.length > 1) {
+            // A choice to make: reachable with Tab, picked with Enter or Space like a toggle button.
+            el.tabIndex = 0;
+            el.setAttribute('role', 'button');
+            el.addEventListener('keydown', (e) => {
+                if (e.key !== 'Enter' && e.key !== ' ') return;
+                e.preventDefault();
+                select(i);
+            });
+        }
         return el;
     });
-    shown[0]?.classList.add('selected');
+    select(0);
     box.append(...shown);
     if (images.some((i) => i.kind === 'url')) {
         note.textContent = 'The image server does not allow reading this picture (CORS), so it can\'t be stored in SillyTavern: the chat will keep its URL, which may expire.';
