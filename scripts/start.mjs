@@ -10,7 +10,7 @@ await stop(); // esbuild's helper process is not needed while the server runs
 
 // npm runs scripts through `sh -c` and forwards SIGTERM to that shell only. dash (Debian's and Ubuntu's
 // sh) neither execs the command nor passes the signal on: the shell dies and the server would live on
-// with no parent but init (issue #10). So under npm, a new parent means npm's shell is gone: stop as
+// with no parent but init. So under npm, a new parent means npm's shell is gone: stop as
 // on SIGTERM. Not on Windows, where a dead parent's pid stays and Ctrl-C reaches every process anyway.
 if (process.env.npm_lifecycle_event && process.platform !== 'win32') {
     const parent = process.ppid;

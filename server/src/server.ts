@@ -33,7 +33,7 @@ export const DEFAULTS = {
     /**
      * How long an idle HTTP connection stays open. Node's 5 s default races clients that reuse a
      * pooled connection just as the server closes it ("other side closed" in the openai SDK under
-     * load, issue #11); 65 s outlasts the usual client and proxy pools (60 s).
+     * load); 65 s outlasts the usual client and proxy pools (60 s).
      */
     httpKeepAliveMs: 65_000,
 } as const;

@@ -5,7 +5,6 @@
  * migrates the index older versions kept in ST's settings. No DOM and no Node APIs in this module.
  */
 import * as z from '../shared/zod';
-import type { ChatMessage } from './index';
 
 /** Bridge chats remembered per model; the oldest are forgotten (their chat files stay in ST). */
 export const MAX_CHATS_PER_MODEL = 1000;
@@ -41,7 +40,8 @@ function hash53(text: string, seed = 0): string {
     return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
-export type Turn = Pick<ChatMessage, 'role' | 'content'>;
+/** A message as the index reads it (the protocol's ChatMessage has these two fields). */
+export interface Turn { role: string; content: string }
 /** The turns that identify a conversation: user and assistant, trimmed (system messages never count). */
 const turnsOf = (messages: readonly Turn[]) => messages.filter((m) => m.role === 'user' || m.role === 'assistant').map((m) => `${m.role}\u0000${m.content.trim()}`);
 

@@ -1,5 +1,5 @@
 // rig-env: MOCK_CHUNK_DELAY_MS=500
-// Scene images never race a generation (issue #9), in real SillyTavern 1.12.6 with streaming on and a slow
+// Scene images never race a generation, in real SillyTavern 1.12.6 with streaming on and a slow
 // mock (a streamed reply takes ~2 s). Group Alice + Bob in auto mode: Alice's preview is accepted while Bob
 // streams; her picture must wait for the turn, Bob's reply stay whole, Bob get his own picture, every mesid
 // match its place, and the chat on disk equal the chat in memory. Then 1:1: a picture accepted during a

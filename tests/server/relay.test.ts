@@ -62,15 +62,21 @@ const user = (content: string) => ({ role: 'user' as const, content });
 const bot = (content: string) => ({ role: 'assistant' as const, content });
 const chatReq = (messages: { role: 'user' | 'assistant'; content: string }[]) => ({ model: ALICE.id, messages, stream: false, params: {} });
 
+/** A relay with two linked tabs, a and b, both offering Alice. */
+function twoTabs() {
+    const relay = new Relay({ queueLimit: 10, timeoutMs: 1000, cancelGraceMs: 10, log: quiet });
+    const la = recordingLink();
+    const lb = recordingLink();
+    const a = relay.addTab('a', la);
+    const b = relay.addTab('b', lb);
+    relay.onFrame(a, { type: 'catalog', models: [ALICE] });
+    relay.onFrame(b, { type: 'catalog', models: [ALICE] });
+    return { relay, la, lb, a, b };
+}
+
 describe('Relay: the one index of bridge chats', () => {
     it('tells the tab which bridge chat a request continues, whichever tab served the turn before', () => {
-        const relay = new Relay({ queueLimit: 10, timeoutMs: 1000, cancelGraceMs: 10, log: quiet });
-        const la = recordingLink();
-        const lb = recordingLink();
-        const a = relay.addTab('a', la);
-        const b = relay.addTab('b', lb);
-        relay.onFrame(a, { type: 'catalog', models: [ALICE] });
-        relay.onFrame(b, { type: 'catalog', models: [ALICE] });
+        const { relay, la, lb, a, b } = twoTabs();
         const first = recordingSink();
         relay.submit(chatReq([user('hi')]), first.sink);
         const r1 = [...la.requests(), ...lb.requests()][0]!;
@@ -87,13 +93,7 @@ describe('Relay: the one index of bridge chats', () => {
     });
 
     it('a request a tab hands back as unavailable goes to another tab; that tab is passed over until it reports usable', () => {
-        const relay = new Relay({ queueLimit: 10, timeoutMs: 1000, cancelGraceMs: 10, log: quiet });
-        const la = recordingLink();
-        const lb = recordingLink();
-        const a = relay.addTab('a', la);
-        const b = relay.addTab('b', lb);
-        relay.onFrame(a, { type: 'catalog', models: [ALICE] });
-        relay.onFrame(b, { type: 'catalog', models: [ALICE] });
+        const { relay, la, lb, a, b } = twoTabs();
         const { sink, out } = recordingSink();
         relay.submit(chatReq([user('hi')]), sink);
         const r1 = la.requests()[0]!;
