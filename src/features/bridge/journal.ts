@@ -61,7 +61,15 @@ export class BridgeJournal {
      * this browser is still refreshing is left alone; a malformed one is dropped with a warning. Returns
      * whether it repaired something.
      */
-    async repair(): Promise<boolean> {
+    repair(): Promise<boolean> {
+        // APP_READY and the bridge's link may both ask at start: one repair at a time.
+        this.repairing ??= this.repairOnce().finally(() => { this.repairing = null; });
+        return this.repairing;
+    }
+
+    private repairing: Promise<boolean> | null = null;
+
+    private async repairOnce(): Promise<boolean> {
         if (this.active) return false;
         const raw = this.host.localStore.get(JOURNAL_KEY);
         if (raw === undefined) return false;

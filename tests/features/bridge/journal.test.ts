@@ -65,6 +65,20 @@ describe('BridgeJournal', () => {
         expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
     });
 
+    it('two asks at once (APP_READY and the link) repair once: one toast, one pointer write', async () => {
+        const { fake, alice } = setup();
+        fake.st.characters[alice]!.chat = 'Ensemble bridge 1';
+        fake.localStore.set(JOURNAL_KEY, { target: { kind: 'character', avatar: 'Alice.png' }, own: 'Alice main', back: { kind: 'none' }, at: 0 });
+        const journal = new BridgeJournal(fake);
+        const writes: string[] = [];
+        const save = fake.saveChatPointer.bind(fake);
+        fake.saveChatPointer = async (t, f) => { writes.push(f); await save(t, f); };
+        const results = await Promise.all([journal.repair(), journal.repair()]);
+        expect(results).toEqual([true, true]);
+        expect(writes).toEqual(['Alice main']);
+        expect(fake.toasts.filter((t) => /interrupted/.test(t.message))).toHaveLength(1);
+    });
+
     it('drops a malformed entry with a warning and touches nothing', async () => {
         const { fake, alice } = setup();
         fake.st.characters[alice]!.chat = 'whatever';
