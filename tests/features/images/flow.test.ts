@@ -229,13 +229,19 @@ describe('pictures never race a generation', () => {
         expect(fake.chat().map((m) => m.mes.slice(0, 14))).toEqual(['A note.', 'Nice.', 'Second reply —', fake.chat()[3]!.mes.slice(0, 14), 'Later.', 'A newer reply.']);
     });
 
-    it('cancelling the waiting notice ends the wait: an info toast, nothing uploaded or inserted', async () => {
+    /** A picture accepted while ST generates: the flow is waiting for ST, its notice says so. */
+    async function acceptedWhileGenerating() {
         const { fake, flow } = setup();
         fake.fetchImpl = picture();
         fake.generating = true;
         fake.popupAnswers.push(PREVIEW_RESULT.accept);
         const run = flow.run();
         await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST));
+        return { fake, flow, run };
+    }
+
+    it('cancelling the waiting notice ends the wait: an info toast, nothing uploaded or inserted', async () => {
+        const { fake, flow, run } = await acceptedWhileGenerating();
         fake.progressLog.at(-1)?.cancel();
         expect(await run).toBe('');
         expect(fake.toastsOf('info')).toContain('Picture cancelled.');
@@ -245,12 +251,7 @@ describe('pictures never race a generation', () => {
     });
 
     it('leaving the chat while waiting ends the wait with an error toast, even though ST still generates', async () => {
-        const { fake, flow } = setup();
-        fake.fetchImpl = picture();
-        fake.generating = true;
-        fake.popupAnswers.push(PREVIEW_RESULT.accept);
-        const run = flow.run();
-        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST));
+        const { fake, run } = await acceptedWhileGenerating();
         fake.chatState.id = 'other-chat';
         expect(await run).toBe('');
         expect(fake.inserts).toEqual([]);
