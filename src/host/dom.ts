@@ -1,3 +1,4 @@
+import { localize } from '../shared/i18n';
 import type { HostDom } from './host';
 
 /** The part of DOMPurify used here: ST ships it as a global, tests pass the npm package. */
@@ -8,12 +9,14 @@ export interface Purifier {
 /**
  * The only place Ensemble turns a string into markup: everything goes through DOMPurify first.
  * Outside text (names, profile names, LLM output) is never put in markup; callers set it with
- * `textContent` on the nodes they get back.
+ * `textContent` on the nodes they get back. Ensemble's own words in it (`data-i18n`) come out in the user's language.
  */
 export function createDom(doc: Document, purify: Purifier): HostDom {
     return {
         fragment(html) {
-            return purify.sanitize(html, { RETURN_DOM_FRAGMENT: true });
+            const fragment = purify.sanitize(html, { RETURN_DOM_FRAGMENT: true });
+            localize(fragment);
+            return fragment;
         },
         query<E extends Element = HTMLElement>(selector: string) {
             return doc.querySelector<E>(selector);

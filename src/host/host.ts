@@ -181,6 +181,13 @@ export interface Host {
     reportSessionProblem(message: string): void;
     /** Deletes `extension_settings[key]` and saves ST's settings. */
     removeSettings(key: string): void;
+    /**
+     * The language ST shows (its "UI Language", kept in this browser, else the browser's own), lower-case as ST's
+     * locale files are named: `zh-cn`, `en`, `en-us`, …
+     */
+    uiLocale(): string;
+    /** Ensemble's translation file `i18n/<locale>.json` as parsed JSON (unvalidated); null when there is none. */
+    readLocaleFile(locale: string): Promise<unknown>;
     /** This browser's own storage (survives a reload or a crash of the page; never sent to ST's server). Values unvalidated. */
     readonly localStore: { get(key: string): unknown; set(key: string, value: unknown): void; remove(key: string): void };
 

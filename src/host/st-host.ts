@@ -103,6 +103,14 @@ export async function createStHost(): Promise<Host> {
             delete c.extensionSettings[key];
             c.saveSettingsDebounced();
         },
+        // ST's i18n.js: localStorage 'language', else navigator.language, lower-cased; read once at ST's load.
+        uiLocale: () => String(localStorage.getItem('language') || navigator.language || 'en').toLowerCase(),
+        async readLocaleFile(locale) {
+            const res = await fetch(new URL(`../i18n/${encodeURIComponent(locale)}.json`, import.meta.url));
+            if (res.status === 404) return null;
+            if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `translation ${locale}: HTTP ${res.status}`);
+            return (await res.json()) as unknown;
+        },
         localStore: {
             get(key) {
                 const text = localStorage.getItem(key);

@@ -202,6 +202,16 @@ export abstract class FakeStBase implements Partial<Host> {
     }
 
     /** The browser's localStorage: JSON text per key, as the real one keeps it. */
+    /** ST's UI language as the page would report it; tests set it. */
+    locale = 'en';
+    /** Translation files the extension folder holds, by locale; tests add them. */
+    readonly localeFiles = new Map<string, unknown>();
+    uiLocale(): string {
+        return this.locale;
+    }
+    async readLocaleFile(locale: string): Promise<unknown> {
+        return this.localeFiles.get(locale) ?? null;
+    }
     readonly localItems = new Map<string, string>();
     readonly localStore = {
         get: (key: string): unknown => {
