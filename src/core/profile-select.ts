@@ -1,5 +1,6 @@
 import type { ProfileRef } from '../settings/schema';
 import { textOption } from '../shared/dom-options';
+import { t } from '../shared/i18n';
 import { type ConnectionProfile, findProfile, isEmptyRef, refLabel } from './profiles';
 
 const NONE = '';
@@ -12,12 +13,12 @@ const MISSING = '__ensemble_missing__';
  */
 export function fillProfileSelect(select: HTMLSelectElement, profiles: readonly ConnectionProfile[], ref: ProfileRef | null | undefined): void {
     const option = (value: string, text: string) => textOption(select, value, text);
-    select.replaceChildren(option(NONE, '(none)'), ...profiles.map((p) => option(p.id, p.name)));
+    select.replaceChildren(option(NONE, t('ensemble.core.none')), ...profiles.map((p) => option(p.id, p.name)));
     const found = findProfile(profiles, ref);
     if (found) {
         select.value = found.id;
     } else if (!isEmptyRef(ref)) {
-        const missing = option(MISSING, `⚠ missing: ${refLabel(ref)}`);
+        const missing = option(MISSING, t('ensemble.core.missingProfile', { name: refLabel(ref) }));
         missing.className = 'ensemble-missing';
         select.append(missing);
         select.value = MISSING;

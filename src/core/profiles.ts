@@ -4,7 +4,7 @@
  */
 import type { Host, HostCharacter } from '../host/host';
 import type { ProfileRef, ProfilesSettings } from '../settings/schema';
-import { EnsembleError } from '../shared/errors';
+import { t, translatedError } from '../shared/i18n';
 import { MODULE_NAME, log } from '../shared/log';
 import * as z from '../shared/zod';
 
@@ -86,7 +86,7 @@ export function refOf(profile: ConnectionProfile): ProfileRef {
 
 /** Human label for a reference, for toasts and the UI. */
 export function refLabel(ref: ProfileRef | null | undefined): string {
-    return ref?.name ?? ref?.id ?? '(none)';
+    return ref?.name ?? ref?.id ?? t('ensemble.core.none');
 }
 
 /** `data.extensions.ensemble` of a card, validated; a malformed value reads as empty (and is not overwritten until the user assigns). */
@@ -113,7 +113,7 @@ function withRef(ref: ProfileRef | null): Partial<CardEnsemble> {
 /** Changes some of the card's Ensemble fields and stores the card (travels with PNG/JSON export); the others are kept. */
 export async function writeCardPatch(host: Host, index: number, patch: Partial<CardEnsemble>): Promise<void> {
     const ch = host.characters()[index];
-    if (!ch) throw new EnsembleError('CHARACTER_NOT_FOUND', `no character at index ${index}`);
+    if (!ch) throw translatedError('CHARACTER_NOT_FOUND', 'ensemble.errors.characterIndexNotFound', { index });
     await host.writeCharacterExtension(index, MODULE_NAME, { ...readCard(ch), ...patch });
 }
 

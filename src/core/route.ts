@@ -4,6 +4,7 @@
  */
 import type { Host } from '../host/host';
 import { errorMessage } from '../shared/errors';
+import { t } from '../shared/i18n';
 import { log } from '../shared/log';
 import * as z from '../shared/zod';
 import type { ConnectionProfile } from './profiles';
@@ -207,7 +208,7 @@ export class RequestRouter {
         const preset = await this.presets.get(profile.preset);
         if (profile.preset && !preset && !this.warned.has(profile.preset)) {
             this.warned.add(profile.preset);
-            this.host.toast('warning', `Preset "${profile.preset}" of profile "${profile.name}" was not found; its headers and sampling were not applied.`, 'Ensemble');
+            this.host.toast('warning', t('ensemble.core.presetMissing', { preset: profile.preset, profile: profile.name }), 'Ensemble');
         }
         applyRoute(body, profile, preset);
     }

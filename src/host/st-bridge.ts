@@ -1,4 +1,4 @@
-import { EnsembleError } from '../shared/errors';
+import { type MessageKey, t, translatedError } from '../shared/i18n';
 import type { ChatRef, ChatTarget, HostMessage, HostSocket } from './host';
 import { ctx } from './st-context';
 import { importStModule, importStRoot } from './st-modules';
@@ -20,19 +20,22 @@ interface GroupModule {
 }
 interface StGroup { id: string; chat_id?: string; chats: string[] }
 
-/** What ST's server answers a POST from a page whose CSRF token it no longer accepts, or a logged-out page. */
+/**
+ * What ST's server answers a POST from a page whose CSRF token it no longer accepts, or a logged-out page. In the
+ * user's language: the bridge panel shows it, and the server passes it on to the client whose request this tab refused.
+ */
 export const SESSION_PROBLEMS = {
-    takenOver: 'another SillyTavern tab in this browser took over the session; use that tab or reload this one',
-    refused: (status: number) => `SillyTavern refuses this tab's requests (HTTP ${status}); reload this tab`,
-    loggedOut: 'SillyTavern asks this tab to log in again; reload it and log in',
-    unreachable: 'SillyTavern\'s server does not answer this tab',
+    takenOver: () => t('ensemble.host.sessionTakenOver'),
+    refused: (status: number) => t('ensemble.host.sessionRefused', { status }),
+    loggedOut: () => t('ensemble.host.sessionLoggedOut'),
+    unreachable: () => t('ensemble.host.sessionUnreachable'),
 } as const;
 
 /** Waits until `ok()` holds, polling; throws after `ms`. */
-async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+async function until(ok: () => boolean, ms: number, timeout: MessageKey): Promise<void> {
     const end = Date.now() + ms;
     while (!ok()) {
-        if (Date.now() > end) throw new EnsembleError('ST_TIMEOUT', `ST did not ${what} within ${Math.round(ms / 1000)} s.`);
+        if (Date.now() > end) throw translatedError('ST_TIMEOUT', timeout, { seconds: Math.round(ms / 1000) });
         await new Promise((r) => setTimeout(r, 50));
     }
 }
@@ -58,13 +61,13 @@ export function createBridgeAccess(doc: Document) {
         const c = ctx();
         if (!c.groupId && Number(c.characterId) === index && c.characterId !== undefined) await (await script()).reloadCurrentChat();
         else await (c as unknown as { selectCharacterById(id: string): Promise<void> }).selectCharacterById(String(index));
-        await until(() => !ctx().groupId && Number(ctx().characterId) === index && ctx().getCurrentChatId() === file, 15_000, 'open the chat');
+        await until(() => !ctx().groupId && Number(ctx().characterId) === index && ctx().getCurrentChatId() === file, 15_000, 'ensemble.errors.stTimeoutOpenChat');
     };
     /** The same for a group, whose `chat_id` names the chat. */
     const showGroup = async (id: string, chatId: string) => {
         if (ctx().groupId === id) await (await script()).reloadCurrentChat();
         else await (await groups()).openGroupById(id);
-        await until(() => ctx().groupId === id && ctx().getCurrentChatId() === chatId, 15_000, 'open the group chat');
+        await until(() => ctx().groupId === id && ctx().getCurrentChatId() === chatId, 15_000, 'ensemble.errors.stTimeoutOpenGroupChat');
     };
 
     return {
@@ -108,7 +111,7 @@ export function createBridgeAccess(doc: Document) {
                 if (ctx().getCurrentChatId() === undefined && !ctx().groupId && ctx().characterId === undefined) return;
                 // ST's own "Close chat" (its /closechat command clicks the same item): back to the welcome screen.
                 doc.getElementById('option_close_chat')?.click();
-                await until(() => ctx().characterId === undefined && !ctx().groupId, 15_000, 'close the chat');
+                await until(() => ctx().characterId === undefined && !ctx().groupId, 15_000, 'ensemble.errors.stTimeoutCloseChat');
                 return;
             }
             if (ref.kind === 'group') {
@@ -157,7 +160,7 @@ export function createBridgeAccess(doc: Document) {
             const res = await fetch('/api/characters/merge-attributes', {
                 method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ avatar: ch.avatar, chat: file }),
             });
-            if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not update ${ch.name}'s current chat (HTTP ${res.status}).`);
+            if (!res.ok) throw translatedError('ST_REQUEST_FAILED', 'ensemble.errors.stChatUpdateFailed', { name: ch.name, status: res.status });
         },
 
         async sessionProblem(): Promise<string | null> {
@@ -166,18 +169,18 @@ export function createBridgeAccess(doc: Document) {
             try {
                 res = await fetch('/api/ping', { method: 'POST', headers: ctx().getRequestHeaders(), body: '{}' });
             } catch {
-                return SESSION_PROBLEMS.unreachable;
+                return SESSION_PROBLEMS.unreachable();
             }
-            if (res.status === 401) return SESSION_PROBLEMS.loggedOut;
+            if (res.status === 401) return SESSION_PROBLEMS.loggedOut();
             if (res.status !== 403) return null;
             const text = await res.text().catch(() => '');
-            return /csrf/i.test(text) ? SESSION_PROBLEMS.takenOver : SESSION_PROBLEMS.refused(res.status);
+            return /csrf/i.test(text) ? SESSION_PROBLEMS.takenOver() : SESSION_PROBLEMS.refused(res.status);
         },
 
         async openCharacterChatFile(index: number, file: string, seed: HostMessage[] | null): Promise<void> {
             const c = ctx();
             const ch = c.characters[index];
-            if (!ch) throw new EnsembleError('CHARACTER_NOT_FOUND', `There is no character #${index}.`);
+            if (!ch) throw translatedError('CHARACTER_NOT_FOUND', 'ensemble.errors.characterIndexNotFound', { index });
             if (seed) {
                 const s = await script();
                 const header = { user_name: s.name1, character_name: ch.name, create_date: new Date().toISOString(), chat_metadata: { ensemble_bridge: true } };
@@ -185,7 +188,7 @@ export function createBridgeAccess(doc: Document) {
                     method: 'POST', headers: c.getRequestHeaders(),
                     body: JSON.stringify({ ch_name: ch.name, file_name: file, chat: [header, ...seed.map((m) => (m.is_user ? { ...m, name: s.name1 } : m))], avatar_url: ch.avatar }),
                 });
-                if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not create the bridge chat (HTTP ${res.status}).`);
+                if (!res.ok) throw translatedError('ST_REQUEST_FAILED', 'ensemble.errors.stBridgeChatFailed', { status: res.status });
             }
             // In memory only: ST's selection loads the chat the pointer names. Opening the character first would load
             // (and, for a character never opened, create) its own chat; openCharacterChat would rewrite the card.
@@ -195,7 +198,7 @@ export function createBridgeAccess(doc: Document) {
 
         async openGroupChatFile(groupId: string, chatId: string, seed: HostMessage[] | null): Promise<void> {
             const g = group(groupId);
-            if (!g) throw new EnsembleError('GROUP_NOT_FOUND', `There is no group ${groupId}.`);
+            if (!g) throw translatedError('GROUP_NOT_FOUND', 'ensemble.errors.groupIdNotFound', { id: groupId });
             if (seed) {
                 const s = await script();
                 // As ST writes group messages: the user under their persona name, members with their avatar.
@@ -207,7 +210,7 @@ export function createBridgeAccess(doc: Document) {
                 const res = await fetch('/api/chats/group/save', {
                     method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify({ id: chatId, chat }),
                 });
-                if (!res.ok) throw new EnsembleError('ST_REQUEST_FAILED', `ST could not create the bridge group chat (HTTP ${res.status}).`);
+                if (!res.ok) throw translatedError('ST_REQUEST_FAILED', 'ensemble.errors.stBridgeGroupChatFailed', { status: res.status });
             }
             // Listed like ST's own "new chat" does; ST writes the list with the group when it saves a message.
             if (!g.chats.includes(chatId)) g.chats.push(chatId);
@@ -222,7 +225,7 @@ export function createBridgeAccess(doc: Document) {
             const sent = chat.length - 1;
             await (ctx() as unknown as { generate(type: string): Promise<unknown> }).generate('normal');
             const replies = ctx().chat.slice(sent + 1).filter((m) => !m.is_user && !m.is_system);
-            if (!replies.length) throw new EnsembleError('ST_NO_REPLY', 'ST finished without a reply.');
+            if (!replies.length) throw translatedError('ST_NO_REPLY', 'ensemble.errors.stNoReply');
             return replies;
         },
     };

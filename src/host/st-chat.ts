@@ -1,4 +1,4 @@
-import { EnsembleError } from '../shared/errors';
+import { translatedError } from '../shared/i18n';
 import type { HostMessage } from './host';
 import { ctx } from './st-context';
 import { importStRoot } from './st-modules';
@@ -34,7 +34,7 @@ export function createChatAccess(doc: Document) {
         async insertMessageAfter(index: number, message: HostMessage): Promise<number> {
             const c = ctx();
             if (!Number.isInteger(index) || index < 0 || index >= c.chat.length) {
-                throw new EnsembleError('MESSAGE_NOT_FOUND', `There is no message #${index} in this chat.`);
+                throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.errors.messageNotFound', { index });
             }
             const id = index + 1;
             c.chat.splice(id, 0, message);
@@ -58,7 +58,9 @@ export function createChatAccess(doc: Document) {
             });
             const body = (await res.json().catch(() => null)) as { path?: unknown; error?: unknown } | null;
             if (!res.ok || typeof body?.path !== 'string') {
-                throw new EnsembleError('IMAGE_SAVE_FAILED', `ST could not store the image (HTTP ${res.status}${typeof body?.error === 'string' ? `: ${body.error}` : ''}).`);
+                throw typeof body?.error === 'string'
+                    ? translatedError('IMAGE_SAVE_FAILED', 'ensemble.errors.imageSaveFailedDetail', { status: res.status, error: body.error })
+                    : translatedError('IMAGE_SAVE_FAILED', 'ensemble.errors.imageSaveFailed', { status: res.status });
             }
             return body.path;
         },
@@ -67,9 +69,9 @@ export function createChatAccess(doc: Document) {
             const res = await fetch('/api/backends/chat-completions/generate', {
                 method: 'POST', headers: ctx().getRequestHeaders(), body: JSON.stringify(body), signal,
             });
-            if (!res.ok) throw new EnsembleError('PROMPT_LLM_FAILED', `ST's Chat Completion request failed (HTTP ${res.status}).`);
+            if (!res.ok) throw translatedError('PROMPT_LLM_FAILED', 'ensemble.errors.chatCompletionFailed', { status: res.status });
             return res.json().catch(() => {
-                throw new EnsembleError('PROMPT_LLM_FAILED', 'ST\'s Chat Completion answer was not JSON.');
+                throw translatedError('PROMPT_LLM_FAILED', 'ensemble.errors.chatCompletionNotJson');
             });
         },
 

@@ -1,4 +1,4 @@
-import { EnsembleError } from '../shared/errors';
+import { translatedError } from '../shared/i18n';
 import { ctx } from './st-context';
 import { importStModule, importStRoot } from './st-modules';
 
@@ -18,7 +18,7 @@ export function createFileAccess(doc: Document) {
                 area.select();
                 const ok = doc.execCommand('copy');
                 area.remove();
-                if (!ok) throw new EnsembleError('CLIPBOARD_DENIED', 'The browser did not allow copying.');
+                if (!ok) throw translatedError('CLIPBOARD_DENIED', 'ensemble.errors.clipboardDenied');
             }
         },
 
@@ -40,7 +40,7 @@ export function createFileAccess(doc: Document) {
                     done();
                     const file = input.files?.[0];
                     if (!file) return resolve(null);
-                    if (file.size > 20 * 1024 * 1024) return reject(new EnsembleError('FILE_TOO_LARGE', `${file.name} is larger than 20 MB.`));
+                    if (file.size > 20 * 1024 * 1024) return reject(translatedError('FILE_TOO_LARGE', 'ensemble.errors.fileTooLarge', { name: file.name, megabytes: 20 }));
                     file.text().then((text) => resolve({ name: file.name, text }), reject);
                 }, { once: true });
                 input.addEventListener('cancel', () => resolve(null), { once: true });
@@ -58,7 +58,7 @@ export function createFileAccess(doc: Document) {
             const res = await fetch('/api/characters/import', { method: 'POST', headers, body: form, cache: 'no-cache' });
             const body = (await res.json().catch(() => ({}))) as { file_name?: unknown; error?: unknown };
             if (!res.ok || body.error || typeof body.file_name !== 'string') {
-                throw new EnsembleError('ST_REQUEST_FAILED', `ST could not import ${fileName} (HTTP ${res.status}).`);
+                throw translatedError('ST_REQUEST_FAILED', 'ensemble.errors.stImportFailed', { name: fileName, status: res.status });
             }
             return `${body.file_name}.png`;
         },

@@ -1,4 +1,5 @@
 import { EnsembleError } from '../shared/errors';
+import { translatedError } from '../shared/i18n';
 import { log } from '../shared/log';
 import { createDom, type Purifier } from './dom';
 import type { Host, HostEvent, SessionLink, SlashCommandSpec } from './host';
@@ -34,7 +35,7 @@ const EVENT_KEYS: Record<HostEvent, string> = {
 
 function eventName(event: HostEvent): string {
     const name = ctx().eventTypes[EVENT_KEYS[event]];
-    if (!name) throw new EnsembleError('HOST_UNSUPPORTED', `This SillyTavern has no ${EVENT_KEYS[event]} event.`);
+    if (!name) throw translatedError('HOST_UNSUPPORTED', 'ensemble.errors.hostNoEvent', { event: EVENT_KEYS[event] });
     return name;
 }
 
@@ -178,7 +179,7 @@ export function reportSessionProblem(message: string): void {
 /** Selects through ST's own dropdown, so ST's connection manager applies and records it as usual. */
 function selectProfile(id: string | null, timeoutMs: number): Promise<void> {
     const select = document.getElementById('connection_profiles') as HTMLSelectElement | null;
-    if (!select) return Promise.reject(new EnsembleError('HOST_UNSUPPORTED', 'ST\'s Connection Profiles are not available.'));
+    if (!select) return Promise.reject(translatedError('HOST_UNSUPPORTED', 'ensemble.errors.hostNoProfiles'));
     const { eventSource } = ctx();
     const name = eventName('connectionProfileLoaded');
     return new Promise<void>((resolve, reject) => {
@@ -188,8 +189,8 @@ function selectProfile(id: string | null, timeoutMs: number): Promise<void> {
             if (err) reject(err); else resolve();
         };
         const onLoaded = () => done();
-        const timer = setTimeout(() => done(new EnsembleError('PROFILE_SWITCH_TIMEOUT',
-            `ST did not finish loading the connection profile within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+        const timer = setTimeout(() => done(translatedError('PROFILE_SWITCH_TIMEOUT', 'ensemble.errors.profileSwitchTimeout',
+            { seconds: Math.round(timeoutMs / 1000) })), timeoutMs);
         eventSource.on(name, onLoaded);
         select.value = id ?? '';
         select.dispatchEvent(new Event('change'));

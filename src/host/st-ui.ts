@@ -1,4 +1,5 @@
 import type { HostDom, PopupOptions, Progress, ToastLevel } from './host';
+import { t } from '../shared/i18n';
 import { ctx, type Toastr } from './st-context';
 
 declare const toastr: Toastr;
@@ -27,7 +28,7 @@ export function createUi(doc: Document, dom: HostDom) {
         async popup(content: HTMLElement, options: PopupOptions): Promise<number | null> {
             const c = ctx();
             const result = await c.callGenericPopup(content, c.POPUP_TYPE.TEXT ?? 1, '', {
-                okButton: options.okButton ?? 'OK',
+                okButton: options.okButton ?? t('ensemble.host.ok'),
                 cancelButton: options.cancelButton ?? false,
                 customButtons: options.customButtons,
                 wide: options.wide ?? false,
@@ -37,7 +38,7 @@ export function createUi(doc: Document, dom: HostDom) {
         },
 
         progress(message: string, onCancel: () => void): Progress {
-            const toast = toastr.info?.(message, 'Ensemble — click to cancel', {
+            const toast = toastr.info?.(message, t('ensemble.host.progressTitle'), {
                 escapeHtml: true, timeOut: 0, extendedTimeOut: 0, tapToDismiss: true, onclick: onCancel,
             }) as unknown as { find?(sel: string): { text(t: string): void }; remove?(): void } | undefined;
             return {

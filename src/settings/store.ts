@@ -1,5 +1,6 @@
 import * as z from '../shared/zod';
 import type { Host } from '../host/host';
+import { english, t } from '../shared/i18n';
 import { MODULE_NAME, log } from '../shared/log';
 import { type Settings, SettingsSchema, defaultSettings, migrate } from './schema';
 
@@ -7,8 +8,10 @@ export const BACKUP_KEY = `${MODULE_NAME}_invalid_backup`;
 
 export interface LoadResult {
     settings: Settings;
-    /** Set when the stored settings could not be used; the user sees it as a warning. */
+    /** Set when the stored settings could not be used; the user sees it as a warning (in their language). */
     warning?: string;
+    /** The same warning in English, for the console. */
+    logWarning?: string;
 }
 
 /** Validates `extension_settings.ensemble` once, where it enters. */
@@ -16,10 +19,9 @@ export function loadSettings(raw: unknown): LoadResult {
     if (raw === undefined || raw === null) return { settings: defaultSettings() };
     const parsed = SettingsSchema.safeParse(migrate(raw));
     if (parsed.success) return { settings: parsed.data };
-    return {
-        settings: defaultSettings(),
-        warning: `Ensemble's saved settings are invalid, so defaults are in use (the old ones are kept as extension_settings.${BACKUP_KEY}).\n${z.prettifyError(parsed.error)}`,
-    };
+    // The validator's own report stays as it is: it names fields and values, not Ensemble's words.
+    const vars = { backup: `extension_settings.${BACKUP_KEY}`, details: z.prettifyError(parsed.error) };
+    return { settings: defaultSettings(), warning: t('ensemble.panel.settingsInvalid', vars), logWarning: english('ensemble.panel.settingsInvalid', vars) };
 }
 
 type Listener = (s: Settings) => void;
@@ -32,14 +34,14 @@ export class SettingsStore {
 
     constructor(private readonly host: Host) {
         const raw = host.readSettings(MODULE_NAME);
-        const { settings, warning } = loadSettings(raw);
+        const { settings, warning, logWarning } = loadSettings(raw);
         this.current = settings;
         this.warning = warning;
         if (warning) {
             // Keep what was there: the user may want to repair it by hand.
             host.writeSettings(BACKUP_KEY, raw);
             host.writeSettings(MODULE_NAME, settings);
-            log.warn(warning);
+            log.warn(logWarning ?? warning);
             host.toast('warning', warning, 'Ensemble');
         } else if (raw === undefined) {
             host.writeSettings(MODULE_NAME, settings);

@@ -93,12 +93,16 @@ export interface EnsembleErrorOptions {
     param?: string | null;
     /** Set when another attempt may succeed: the server's Retry-After, if it sent one. */
     retry?: { after: string | null };
+    /** The same sentence in the user's language, for the extension's toasts and panel; `message` stays English (logs). */
+    userMessage?: string;
 }
 
 export class EnsembleError<C extends ErrorCode = ErrorCode> extends Error {
     readonly code: C;
     readonly param: string | null;
     readonly retry: { after: string | null } | undefined;
+    /** What the user reads: the translated sentence when one was given, else `message`. */
+    readonly userMessage: string;
 
     constructor(code: C, message: string, options?: EnsembleErrorOptions) {
         super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
@@ -106,9 +110,12 @@ export class EnsembleError<C extends ErrorCode = ErrorCode> extends Error {
         this.code = code;
         this.param = options?.param ?? null;
         this.retry = options?.retry;
+        this.userMessage = options?.userMessage ?? message;
     }
 }
 
+/** An error as the user reads it (toasts, panel, slash-command results): an EnsembleError's translated text, if it has one. */
 export function errorMessage(err: unknown): string {
+    if (err instanceof EnsembleError) return err.userMessage;
     return err instanceof Error ? err.message : String(err);
 }

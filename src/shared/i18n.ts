@@ -1,4 +1,5 @@
 import en from '../../i18n/en.json';
+import { EnsembleError, type EnsembleErrorOptions, type ExtensionErrorCode } from './errors';
 import { log } from './log';
 import * as z from './zod';
 
@@ -19,7 +20,7 @@ export type MessageVars = Record<string, string | number>;
 export const LOCALES = ['zh-cn', 'zh-tw', 'ja-jp', 'ko-kr', 'ru-ru', 'es-es', 'de-de', 'fr-fr', 'pt-pt'] as const;
 export type Locale = (typeof LOCALES)[number];
 
-const english: Record<string, string> = en;
+const englishTexts: Record<string, string> = en;
 let current: Record<string, string> = {};
 let currentLocale = 'en';
 
@@ -48,7 +49,7 @@ export function useLocale(locale: string, data: unknown): boolean {
         return false;
     }
     const known: Record<string, string> = {};
-    for (const [key, text] of Object.entries(parsed.data)) if (key in english && text !== '') known[key] = text;
+    for (const [key, text] of Object.entries(parsed.data)) if (key in englishTexts && text !== '') known[key] = text;
     current = known;
     currentLocale = locale;
     return true;
@@ -62,14 +63,30 @@ export function resetLocale(): void {
 
 /** The text for `key` in the user's language, `{name}` placeholders filled from `vars` (values are never translated). */
 export function t(key: MessageKey, vars?: MessageVars): string {
-    const text = current[key] ?? english[key] ?? key;
+    return fill(current[key] ?? englishTexts[key] ?? key, vars);
+}
+
+function fill(text: string, vars?: MessageVars): string {
     if (!vars) return text;
     return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
+/** English text for `key` whatever the user's language: what an error keeps in `message`, for logs. */
+export function english(key: MessageKey, vars?: MessageVars): string {
+    return fill(englishTexts[key] ?? key, vars);
+}
+
+/**
+ * An error the user will read: `message` in English (for logs), `userMessage` in their language
+ * (what `errorMessage()` gives toasts and the panel). Same key, same values in both.
+ */
+export function translatedError<C extends ExtensionErrorCode>(code: C, key: MessageKey, vars?: MessageVars, options?: Omit<EnsembleErrorOptions, 'userMessage'>): EnsembleError<C> {
+    return new EnsembleError(code, english(key, vars), { ...options, userMessage: t(key, vars) });
+}
+
 /** Whether `key` names a string Ensemble has (for keys that come from markup). */
 export function isMessageKey(key: string): key is MessageKey {
-    return key in english;
+    return key in englishTexts;
 }
 
 /** Translates every `[data-i18n]` element under `root` (and root itself), ST's attribute syntax. */

@@ -118,10 +118,10 @@ describe('chat pointers', () => {
 describe('sessionProblem: a POST to /api/ping tells a usable session (404) from a refused one', () => {
     it.each([
         ['404 (no POST route: the session works)', () => new Response('Not found', { status: 404 }), null],
-        ['403 with a CSRF error', () => new Response('ForbiddenError: invalid csrf token', { status: 403 }), SESSION_PROBLEMS.takenOver],
+        ['403 with a CSRF error', () => new Response('ForbiddenError: invalid csrf token', { status: 403 }), SESSION_PROBLEMS.takenOver()],
         ['403 otherwise', () => new Response('Forbidden', { status: 403 }), SESSION_PROBLEMS.refused(403)],
-        ['401', () => new Response('Unauthorized', { status: 401 }), SESSION_PROBLEMS.loggedOut],
-        ['a network error', () => { throw new TypeError('Failed to fetch'); }, SESSION_PROBLEMS.unreachable],
+        ['401', () => new Response('Unauthorized', { status: 401 }), SESSION_PROBLEMS.loggedOut()],
+        ['a network error', () => { throw new TypeError('Failed to fetch'); }, SESSION_PROBLEMS.unreachable()],
     ])('%s', async (_what, answer, expected) => {
         st.onFetch = answer;
         expect(await bridge.sessionProblem()).toBe(expected);

@@ -1,5 +1,6 @@
 import type { Host } from '../../host/host';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import characterSection from '../../../templates/character-section.html';
 import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
 import {
@@ -40,7 +41,7 @@ export function mountCardSection(host: Host): { refresh(): void } | null {
         const patch = { appearance: appearance.value.trim() || null };
         if (card.kind === 'new') return writeNewCardPatch(host, patch);
         writeCardPatch(host, card.index, patch).catch((err) => {
-            host.toast('error', `Could not save the appearance in the card: ${errorMessage(err)}`, 'Ensemble');
+            host.toast('error', t('ensemble.profiles.appearanceSaveFailed', { error: errorMessage(err) }), 'Ensemble');
             refresh();
         });
     });
@@ -55,7 +56,7 @@ export function mountCardSection(host: Host): { refresh(): void } | null {
             return;
         }
         writeCardRef(host, card.index, ref).catch((err) => {
-            host.toast('error', `Could not save the profile in the card: ${errorMessage(err)}`, 'Ensemble');
+            host.toast('error', t('ensemble.profiles.cardSaveFailed', { error: errorMessage(err) }), 'Ensemble');
             refresh();
         });
     });

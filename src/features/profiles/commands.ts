@@ -2,6 +2,7 @@ import type { Host, HostCharacter } from '../../host/host';
 import type { ProfileRef } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { type ConnectionProfile, cardRef, findProfile, listProfiles, refLabel, refOf, writeCardRef } from '../../core/profiles';
 
 const isTrue = (v: string | undefined) => v === 'true' || v === 'on' || v === '1';
@@ -13,8 +14,8 @@ export function findCharacter(host: Host, name: string): { index: number; charac
     if (byAvatar >= 0) return { index: byAvatar, character: chars[byAvatar]! };
     const matches = chars.flatMap((c, index) => (c.name === name ? [index] : []));
     if (matches.length === 1) return { index: matches[0]!, character: chars[matches[0]!]! };
-    if (matches.length > 1) return `Several characters are named "${name}"; use the avatar file name instead (${matches.map((i) => chars[i]!.avatar).join(', ')}).`;
-    return `No character named "${name}".`;
+    if (matches.length > 1) return t('ensemble.profiles.characterAmbiguous', { name, avatars: matches.map((i) => chars[i]!.avatar).join(', ') });
+    return t('ensemble.profiles.characterNotFound', { name });
 }
 
 /** The profile's name as it is now (it may have been renamed since it was stored), else the stored label. */
@@ -38,8 +39,8 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
         const clear = isTrue(named.clear);
         const profiles = listProfiles(host);
         const profile = profileText ? findProfileByText(profiles, profileText) : undefined;
-        if (profileText && !profile) return fail(`No Connection Profile named "${profileText}".`);
-        if (named.char && named.group) return fail('Give either char= or group=, not both.');
+        if (profileText && !profile) return fail(t('ensemble.profiles.profileNotFound', { name: profileText }));
+        if (named.char && named.group) return fail(t('ensemble.profiles.charOrGroup'));
 
         if (named.char) {
             const found = findCharacter(host, named.char);
@@ -48,13 +49,13 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
             try {
                 await writeCardRef(host, found.index, profile ? refOf(profile) : null);
             } catch (err) {
-                return fail(`Could not save the card of ${found.character.name}: ${errorMessage(err)}`);
+                return fail(t('ensemble.profiles.cardOfSaveFailed', { name: found.character.name, error: errorMessage(err) }));
             }
             return profile?.name ?? '';
         }
         if (named.group) {
             const group = host.groups().find((g) => g.name === named.group) ?? host.groups().find((g) => g.id === named.group);
-            if (!group) return fail(`No group named "${named.group}".`);
+            if (!group) return fail(t('ensemble.profiles.groupNotFound', { name: named.group }));
             const current = store.get().profiles.groupDefaults[group.id];
             if (!profile && !clear) return currentName(profiles, current);
             store.update((s) => {
@@ -63,7 +64,7 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
             });
             return profile?.name ?? '';
         }
-        return fail('Name a character with char=NAME or a group with group=NAME.');
+        return fail(t('ensemble.profiles.nameTarget'));
     };
 
     const ensProfiles = (): string => {
@@ -85,22 +86,25 @@ export function registerProfileCommands(host: Host, store: SettingsStore): Promi
     return Promise.all([
         host.registerSlashCommand({
             name: 'ens-profile',
-            helpString: 'Ensemble: show, set or clear the Connection Profile a character (char=) or a group by default (group=) speaks through. '
-                + 'Examples: <code>/ens-profile char=Alice Claude</code>, <code>/ens-profile char=Alice</code> (returns the name), '
-                + '<code>/ens-profile char=Alice clear=true</code>, <code>/ens-profile group="Alice &amp; Bob" Local</code>.',
-            returns: 'the assigned profile name, or an empty string',
+            helpString: t('ensemble.profiles.cmdProfileHelp', {
+                setExample: '<code>/ens-profile char=Alice Claude</code>',
+                showExample: '<code>/ens-profile char=Alice</code>',
+                clearExample: '<code>/ens-profile char=Alice clear=true</code>',
+                groupExample: '<code>/ens-profile group="Alice &amp; Bob" Local</code>',
+            }),
+            returns: t('ensemble.profiles.cmdProfileReturns'),
             namedArgs: [
-                { name: 'char', description: 'character name or avatar file', type: 'string', enumValues: () => host.characters().map((c) => c.name) },
-                { name: 'group', description: 'group name', type: 'string', enumValues: () => host.groups().map((g) => g.name) },
-                { name: 'clear', description: 'remove the assignment', type: 'bool' },
+                { name: 'char', description: t('ensemble.profiles.argChar'), type: 'string', enumValues: () => host.characters().map((c) => c.name) },
+                { name: 'group', description: t('ensemble.profiles.argGroup'), type: 'string', enumValues: () => host.groups().map((g) => g.name) },
+                { name: 'clear', description: t('ensemble.profiles.argClear'), type: 'bool' },
             ],
-            unnamedArg: { description: 'Connection Profile name', type: 'string', enumValues: profileNames },
+            unnamedArg: { description: t('ensemble.profiles.argProfile'), type: 'string', enumValues: profileNames },
             callback: ensProfile,
         }),
         host.registerSlashCommand({
             name: 'ens-profiles',
-            helpString: 'Ensemble: all profile assignments as JSON: characters (by avatar), group defaults (by id) and the global fallback.',
-            returns: 'JSON object',
+            helpString: t('ensemble.profiles.cmdProfilesHelp'),
+            returns: t('ensemble.profiles.cmdProfilesReturns'),
             callback: ensProfiles,
         }),
     ]);

@@ -1,12 +1,26 @@
 import type { Host, HostCharacter } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { type MessageKey, t } from '../../shared/i18n';
 import { log } from '../../shared/log';
-import { type ConnectionProfile, type Resolution, listProfiles, refLabel, resolveProfile } from '../../core/profiles';
+import { type ConnectionProfile, type Resolution, type ResolutionSource, listProfiles, refLabel, resolveProfile } from '../../core/profiles';
 import { type PresetCache, type RequestRouter, planFor } from '../../core/route';
 import { Switcher } from './switcher';
 
-const SOURCE_LABEL = { character: 'its own', group: 'the group default', fallback: 'the global fallback' } as const;
+/**
+ * The warning for a missing profile, one whole sentence per case: which level's profile is gone, and what the
+ * character speaks through instead (a lower level's profile, or ST's current connection). The resolution order
+ * (character, group default, fallback) makes other pairs impossible.
+ */
+const MISSING_THEN: Record<Exclude<ResolutionSource, 'none'>, Partial<Record<ResolutionSource, MessageKey>>> = {
+    character: {
+        group: 'ensemble.profiles.missingCharacterUsingGroup',
+        fallback: 'ensemble.profiles.missingCharacterUsingFallback',
+        none: 'ensemble.profiles.missingCharacterUsingCurrent',
+    },
+    group: { fallback: 'ensemble.profiles.missingGroupUsingFallback', none: 'ensemble.profiles.missingGroupUsingCurrent' },
+    fallback: { none: 'ensemble.profiles.missingFallbackUsingCurrent' },
+};
 
 /**
  * Sends each drafted group member's request through its profile.
@@ -66,14 +80,14 @@ export class ProfilesController {
     private async prepare(character: HostCharacter, res: Resolution, scope: string): Promise<void> {
         if (!res.profile) {
             // Unassigned: this member speaks through what the user had, or not at all.
-            if (!(await this.restoreIfSwitched('unassigned member'))) this.stopTurn(character, 'your own connection could not be restored');
+            if (!(await this.restoreIfSwitched('unassigned member'))) this.stopTurn(character, t('ensemble.profiles.ownNotRestored'));
             return;
         }
         let plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
         if (plan.kind === 'switch' && this.switcher.switched && res.profile.mode === 'cc') {
             // Back on the user's own connection first: from there this profile may route, and so may
             // the members after it, instead of one full switch each.
-            if (!(await this.restoreIfSwitched('routable profile'))) return this.stopTurn(character, 'your own connection could not be restored');
+            if (!(await this.restoreIfSwitched('routable profile'))) return this.stopTurn(character, t('ensemble.profiles.ownNotRestored'));
             plan = planFor(res.profile, { mainApi: this.host.mainApi(), source: this.host.chatCompletionSource() });
         }
         if (plan.kind === 'route') {
@@ -95,7 +109,7 @@ export class ProfilesController {
 
     /** Never a silent drop: say why, then stop ST's turn (the group loop checks the signal before the next member). */
     private stopTurn(character: HostCharacter, why: string): void {
-        this.host.toast('error', `${character.name}'s turn was stopped: ${why}`, 'Ensemble');
+        this.host.toast('error', t('ensemble.profiles.turnStopped', { name: character.name, reason: why }), 'Ensemble');
         this.drafted = null;
         this.host.stopGeneration();
     }
@@ -149,7 +163,7 @@ export class ProfilesController {
             await this.switcher.restore();
             return true;
         } catch (err) {
-            this.host.toast('error', `Could not restore your connection profile: ${errorMessage(err)}`, 'Ensemble');
+            this.host.toast('error', t('ensemble.profiles.restoreFailed', { error: errorMessage(err) }), 'Ensemble');
             return false;
         }
     }
@@ -159,8 +173,9 @@ export class ProfilesController {
             const key = `${character.avatar}\n${m.source}\n${refLabel(m.ref)}`;
             if (this.warned.has(key)) continue;
             this.warned.add(key);
-            const then = res.profile ? `using ${SOURCE_LABEL[res.source as keyof typeof SOURCE_LABEL]} "${res.profile.name}"` : 'using ST\'s current connection';
-            this.host.toast('warning', `${character.name}: profile "${refLabel(m.ref)}" (${m.source}) no longer exists; ${then}.`, 'Ensemble');
+            const text = MISSING_THEN[m.source][res.source];
+            if (!text) continue;
+            this.host.toast('warning', t(text, { name: character.name, missing: refLabel(m.ref), profile: res.profile?.name ?? '' }), 'Ensemble');
         }
     }
 
@@ -168,6 +183,6 @@ export class ProfilesController {
         const key = `${character.avatar}\n${profile.id}`;
         if (!this.settings.notify || this.announced.has(key)) return;
         this.announced.add(key);
-        this.host.toast('info', `${character.name} → ${profile.name}`, 'Ensemble');
+        this.host.toast('info', t('ensemble.profiles.speaksThrough', { name: character.name, profile: profile.name }), 'Ensemble');
     }
 }

@@ -2,6 +2,7 @@ import type { RequestRouter } from '../../core/route';
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import { mountCardSection } from './card-ui';
 import { registerProfileCommands } from './commands';
@@ -23,7 +24,7 @@ export async function startProfiles(host: Host, store: SettingsStore, router: Re
         try {
             if (offerImport) await offerMmcImport(host, store);
         } catch (err) {
-            host.toast('error', `Multi-Model Chat import failed: ${errorMessage(err)}`, 'Ensemble');
+            host.toast('error', t('ensemble.profiles.mmcImportFailed', { error: errorMessage(err) }), 'Ensemble');
         }
     });
     return controller;

@@ -2,6 +2,7 @@ import * as z from '../../shared/zod';
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { cardRef, findProfile, listProfiles, refOf, writeCardRef } from '../../core/profiles';
 
 export const MMC_KEY = 'multi_model_chat';
@@ -44,7 +45,7 @@ export async function importMmc(host: Host, store: SettingsStore): Promise<Impor
     const report: ImportReport = { characters: 0, groups: 0, skipped: [] };
     const parsed = MmcSettingsSchema.safeParse(host.readSettings(MMC_KEY));
     if (!parsed.success) {
-        report.skipped.push('Multi-Model Chat settings are not in the expected shape.');
+        report.skipped.push(t('ensemble.profiles.mmcUnreadable'));
         return report;
     }
     const profiles = listProfiles(host);
@@ -54,23 +55,23 @@ export async function importMmc(host: Host, store: SettingsStore): Promise<Impor
         const byName = chars.flatMap((c, i) => (c.name === key ? [i] : []));
         const target = index >= 0 ? index : byName.length === 1 ? byName[0]! : -1;
         const profile = findProfile(profiles, refFromValue(value));
-        if (target < 0) { report.skipped.push(`${key}: no such character (or the name is not unique)`); continue; }
-        if (!profile) { report.skipped.push(`${key}: its profile no longer exists`); continue; }
-        if (cardRef(chars[target])) { report.skipped.push(`${key}: already assigned in Ensemble`); continue; }
+        if (target < 0) { report.skipped.push(t('ensemble.profiles.mmcSkipNoCharacter', { name: key })); continue; }
+        if (!profile) { report.skipped.push(t('ensemble.profiles.mmcSkipNoProfile', { name: key })); continue; }
+        if (cardRef(chars[target])) { report.skipped.push(t('ensemble.profiles.mmcSkipAssigned', { name: key })); continue; }
         try {
             await writeCardRef(host, target, refOf(profile));
             report.characters++;
         } catch (err) {
-            report.skipped.push(`${key}: ${errorMessage(err)}`);
+            report.skipped.push(t('ensemble.profiles.mmcSkipError', { name: key, error: errorMessage(err) }));
         }
     }
     const groupUpdates: [string, ReturnType<typeof refOf>][] = [];
     for (const [key, value] of Object.entries(parsed.data.groupDefaults)) {
         const group = host.groups().find((g) => g.id === key) ?? host.groups().find((g) => g.name === key);
         const profile = findProfile(profiles, refFromValue(value));
-        if (!group) { report.skipped.push(`group ${key}: no such group`); continue; }
-        if (!profile) { report.skipped.push(`group ${key}: its profile no longer exists`); continue; }
-        if (store.get().profiles.groupDefaults[group.id]) { report.skipped.push(`group ${key}: already has an Ensemble default`); continue; }
+        if (!group) { report.skipped.push(t('ensemble.profiles.mmcSkipNoGroup', { name: key })); continue; }
+        if (!profile) { report.skipped.push(t('ensemble.profiles.mmcSkipGroupNoProfile', { name: key })); continue; }
+        if (store.get().profiles.groupDefaults[group.id]) { report.skipped.push(t('ensemble.profiles.mmcSkipGroupAssigned', { name: key })); continue; }
         groupUpdates.push([group.id, refOf(profile)]);
     }
     store.update((s) => {
@@ -85,17 +86,17 @@ export async function importMmc(host: Host, store: SettingsStore): Promise<Impor
 export async function offerMmcImport(host: Host, store: SettingsStore, { force = false } = {}): Promise<ImportReport | null> {
     const count = mmcEntryCount(host);
     if (count === 0) {
-        if (force) host.toast('info', 'No Multi-Model Chat assignments were found.', 'Ensemble');
+        if (force) host.toast('info', t('ensemble.profiles.mmcNone'), 'Ensemble');
         return null;
     }
     if (!force && store.get().profiles.mmcImportOffered) return null;
-    const yes = await host.confirm('Import from Multi-Model Chat?',
-        `Multi-Model Chat has ${count} profile assignment(s). Copy them into the character cards and group defaults? Existing Ensemble assignments are kept.`);
+    const yes = await host.confirm(t('ensemble.profiles.mmcConfirmTitle'), t('ensemble.profiles.mmcConfirmText', { count }));
     // Asked is asked: a reload during the import must not ask again.
     store.update((s) => { s.profiles.mmcImportOffered = true; });
     if (!yes) return null;
     const report = await importMmc(host, store);
-    const summary = `Imported ${report.characters} character and ${report.groups} group assignment(s).`;
-    host.toast(report.skipped.length ? 'warning' : 'success', report.skipped.length ? `${summary}\nSkipped:\n${report.skipped.join('\n')}` : summary, 'Ensemble');
+    const counts = { characters: report.characters, groups: report.groups };
+    if (report.skipped.length) host.toast('warning', t('ensemble.profiles.mmcImportedSkipped', { ...counts, skipped: report.skipped.join('\n') }), 'Ensemble');
+    else host.toast('success', t('ensemble.profiles.mmcImported', counts), 'Ensemble');
     return report;
 }

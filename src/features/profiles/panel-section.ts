@@ -2,6 +2,7 @@ import type { Host } from '../../host/host';
 import type { ProfilesSettings } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { listProfiles, refOf } from '../../core/profiles';
 import { offerMmcImport } from './mmc-import';
 import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
@@ -36,7 +37,7 @@ export function wireProfilesSection(host: Host, store: SettingsStore, root: HTML
         store.update((s) => { s.profiles.fallback = picked ? refOf(picked) : null; });
     });
     section.querySelector('[data-ens="import-mmc"]')?.addEventListener('click', () => {
-        offerMmcImport(host, store, { force: true }).catch((err) => host.toast('error', `Import failed: ${errorMessage(err)}`, 'Ensemble'));
+        offerMmcImport(host, store, { force: true }).catch((err) => host.toast('error', t('ensemble.profiles.mmcImportFailed', { error: errorMessage(err) }), 'Ensemble'));
     });
 
     store.subscribe((s) => render(s.profiles));

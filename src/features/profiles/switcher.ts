@@ -1,5 +1,5 @@
 import type { Host } from '../../host/host';
-import { EnsembleError } from '../../shared/errors';
+import { translatedError } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import { type ConnectionProfile, listProfiles, selectedProfileId } from '../../core/profiles';
 
@@ -26,8 +26,7 @@ export class Switcher {
             if (this.original === undefined) {
                 // ST applies nothing for "<None>", so without a profile of the user's own there is nothing to restore to.
                 if (before === null) {
-                    throw new EnsembleError('PROFILE_SWITCH_NO_RESTORE',
-                        `profile "${profile.name}" needs a full connection switch, and Ensemble could not switch back afterwards: select a Connection Profile of your own first.`);
+                    throw translatedError('PROFILE_SWITCH_NO_RESTORE', 'ensemble.errors.profileSwitchNoRestore', { profile: profile.name });
                 }
                 this.original = { profileId: before };
             }
@@ -42,7 +41,7 @@ export class Switcher {
             const { profileId } = this.original;
             this.original = undefined;
             const own = listProfiles(this.host).find((p) => p.id === profileId);
-            if (!own) throw new EnsembleError('PROFILE_MISSING', 'your own Connection Profile no longer exists, so ST stays on the last one Ensemble selected.');
+            if (!own) throw translatedError('PROFILE_MISSING', 'ensemble.errors.profileMissing');
             log.info('restoring the user\'s connection profile');
             await this.apply(own);
         });
@@ -57,8 +56,8 @@ export class Switcher {
         if (profile.mode === 'cc' && profile.model && this.host.currentModel() !== profile.model) {
             await this.host.setModel(profile.model);
             if (this.host.currentModel() !== profile.model) {
-                throw new EnsembleError('PROFILE_SWITCH_MISMATCH',
-                    `ST kept model "${this.host.currentModel()}" instead of "${profile.model}" for profile "${profile.name}".`);
+                throw translatedError('PROFILE_SWITCH_MISMATCH', 'ensemble.errors.profileSwitchMismatch',
+                    { kept: this.host.currentModel(), model: profile.model, profile: profile.name });
             }
         }
         await this.waitOnline(profile.name);
@@ -77,7 +76,7 @@ export class Switcher {
         const deadline = this.host.now() + this.timeoutMs();
         while (this.host.onlineStatus() === 'no_connection') {
             if (this.host.now() >= deadline) {
-                throw new EnsembleError('PROFILE_SWITCH_OFFLINE', `ST could not connect with profile "${label}".`);
+                throw translatedError('PROFILE_SWITCH_OFFLINE', 'ensemble.errors.profileSwitchOffline', { profile: label });
             }
             await this.host.sleep(100);
         }
