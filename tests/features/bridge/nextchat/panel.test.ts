@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildCatalog } from '../../../../src/features/bridge/catalog';
 import { cardOf, exportMasks, importMasks, startNextChat } from '../../../../src/features/bridge/nextchat';
 import { SettingsStore } from '../../../../src/settings/store';
+import { resetLocale, useLocale } from '../../../../src/shared/i18n';
 import { FakeStHost } from '../../../fakes/st-host';
 
 beforeEach(() => { vi.spyOn(console, 'warn').mockImplementation(() => undefined); });
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => { vi.restoreAllMocks(); resetLocale(); });
 
 function setup() {
     const fake = new FakeStHost();
@@ -101,6 +102,29 @@ describe('NextChat setup help in the panel', () => {
         container.querySelector<HTMLElement>('[data-ens-copy="models"]')!.click();
         await vi.waitFor(() => expect(fake.clipboard).toEqual([value('models')]));
         expect(container.querySelector('[data-ens-nc="cors"]')?.textContent).toBe('--cors-origin http://localhost:3000');
+    });
+
+    it('shows its labels, button names and toasts in the user\'s language; names stay as they are', async () => {
+        useLocale('fr-fr', {
+            'ensemble.nextchat.address': 'Adresse de NextChat',
+            'ensemble.nextchat.copyModels': 'Copier CUSTOM_MODELS',
+            'ensemble.nextchat.copied': 'Copié.',
+            'ensemble.nextchat.toastTitle': 'Ensemble — NextChat (fr)',
+            'ensemble.nextchat.exportedOne': '{name} exporté comme masque NextChat.',
+        });
+        const { fake, sources } = setup();
+        fake.writeSettings('ensemble', { version: 1 });
+        const container = fake.document.createElement('div');
+        startNextChat(fake, new SettingsStore(fake), container, sources);
+        expect(container.querySelector('[data-ens-nc="nextchatUrl"]')!.closest('label')!.textContent).toBe('Adresse de NextChat');
+        const copy = container.querySelector<HTMLElement>('[data-ens-copy="models"]')!;
+        expect([copy.title, copy.getAttribute('aria-label')]).toEqual(['Copier CUSTOM_MODELS', 'Copier CUSTOM_MODELS']);
+        copy.click();
+        await vi.waitFor(() => expect(fake.toasts.at(-1)).toEqual({ level: 'success', message: 'Copié.', title: 'Ensemble — NextChat (fr)' }));
+        await exportMasks(fake, sources, ['Dana.png']);
+        expect(fake.toastsOf('success').at(-1)).toBe('Dana exporté comme masque NextChat.');
+        // Left untranslated: English stands in, per string.
+        expect(container.querySelector('[data-ens-nc="character"]')!.closest('label')!.textContent).toBe('CharacterDanaEli');
     });
 
     it('keeps valid side-task patterns and refuses a broken one with a toast', () => {
