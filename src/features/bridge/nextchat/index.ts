@@ -8,7 +8,7 @@ import * as z from '../../../shared/zod';
 import nextchatSection from '../../../../templates/nextchat-section.html';
 import { patternError } from '../side-tasks';
 import { type CardV2Data, CardV2DataSchema, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
-import { apiBase, customModels, fastLink, originOf, serverEnv } from './setup';
+import { apiBase, customModels, defaultNextChatUrl, fastLink, loopbackMismatch, originOf, serverEnv } from './setup';
 
 export interface NextChatSources {
     /** The bridge catalog's models (ids as NextChat must name them). */
@@ -90,6 +90,8 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
     container.append(frag);
     if (!section) return { render: () => undefined };
     const field = <E extends HTMLElement = HTMLInputElement>(name: string) => section.querySelector<E>(`[data-ens-nc="${name}"]`);
+    /** The address the user entered; while they have entered none (''), the default for how this ST was opened. */
+    const nextchatUrl = () => store.get().bridge.nextchatUrl || defaultNextChatUrl(host.pageOrigin());
 
     const values = () => {
         const s = store.get().bridge;
@@ -99,7 +101,7 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
         const models = sources.models();
         return {
             endpoint: base, key, models: customModels(models),
-            link: key ? fastLink(s.nextchatUrl, base, key) : '', env: serverEnv(base, key || t('ensemble.nextchat.envKeyPlaceholder'), models),
+            link: key ? fastLink(nextchatUrl(), base, key) : '', env: serverEnv(base, key || t('ensemble.nextchat.envKeyPlaceholder'), models),
         };
     };
 
@@ -112,7 +114,13 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
         const key = field('key');
         if (key) key.placeholder = t('ensemble.nextchat.keyPlaceholder');
         const cors = field<HTMLElement>('cors');
-        if (cors) cors.textContent = `--cors-origin ${originOf(store.get().bridge.nextchatUrl) || t('ensemble.nextchat.corsAddressPlaceholder')}`;
+        if (cors) cors.textContent = `--cors-origin ${originOf(nextchatUrl()) || t('ensemble.nextchat.corsAddressPlaceholder')}`;
+        const warning = field<HTMLElement>('origin-warning');
+        if (warning) {
+            const mismatch = loopbackMismatch(nextchatUrl(), host.pageOrigin());
+            warning.hidden = !mismatch;
+            warning.textContent = mismatch ? t('ensemble.nextchat.originMismatch', { ...mismatch }) : '';
+        }
         const select = field<HTMLSelectElement>('character');
         if (select) {
             const chosen = select.value;
@@ -138,9 +146,11 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
 
     const url = field('nextchatUrl');
     if (url) {
-        url.value = store.get().bridge.nextchatUrl;
+        url.value = nextchatUrl();
         url.addEventListener('change', () => {
+            // Only what the user enters is stored; emptying the field goes back to the default.
             store.update((s) => { s.bridge.nextchatUrl = url.value.trim(); });
+            url.value = nextchatUrl();
             render();
         });
     }
