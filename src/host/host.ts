@@ -188,6 +188,8 @@ export interface Host {
     uiLocale(): string;
     /** Ensemble's translation file `i18n/<locale>.json` as parsed JSON (unvalidated); null when there is none. */
     readLocaleFile(locale: string): Promise<unknown>;
+    /** The origin this ST page was opened at (`http://127.0.0.1:8000`): it tells which name the user reaches this machine by. */
+    pageOrigin(): string;
     /** This browser's own storage (survives a reload or a crash of the page; never sent to ST's server). Values unvalidated. */
     readonly localStore: { get(key: string): unknown; set(key: string, value: unknown): void; remove(key: string): void };
 

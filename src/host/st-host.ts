@@ -106,6 +106,7 @@ export async function createStHost(): Promise<Host> {
         },
         // ST's i18n.js: localStorage 'language', else navigator.language, lower-cased; read once at ST's load.
         uiLocale: () => String(localStorage.getItem('language') || navigator.language || 'en').toLowerCase(),
+        pageOrigin: () => location.origin,
         async readLocaleFile(locale) {
             const res = await fetch(new URL(`../i18n/${encodeURIComponent(locale)}.json`, import.meta.url));
             if (res.status === 404) return null;

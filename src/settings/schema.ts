@@ -89,8 +89,11 @@ export const BridgeSettingsSchema = z.object({
     rotation: z._default(z.array(ProfileRefSchema), () => []),
     /** Regular expressions (case-insensitive) for a request's last message that make it a side task (title, summary). */
     sideTaskPatterns: z._default(z.array(z.string().check(z.maxLength(500))).check(z.maxLength(50)), () => [...DEFAULT_SIDE_TASK_PATTERNS]),
-    /** Where the user's NextChat runs, for the fast link in the setup help. */
-    nextchatUrl: z._default(z.string().check(z.maxLength(500)), 'http://localhost:3000'),
+    /**
+     * Where the user's NextChat runs, for the fast link and `--cors-origin` in the setup help, as the user entered it.
+     * '' (never entered, or emptied): the panel uses NextChat's usual port on the name ST was opened at.
+     */
+    nextchatUrl: z._default(z.string().check(z.maxLength(500)), ''),
 });
 export type BridgeSettings = z.infer<typeof BridgeSettingsSchema>;
 

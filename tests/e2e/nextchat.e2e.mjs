@@ -103,6 +103,32 @@ await runSuite(st, checks, 'nextchat', async (browser) => {
         const top = await page.locator('[data-ens-section="nextchat"]').boundingBox();
         const bottom = await page.locator('[data-ens-copy="env"]').boundingBox();
         if (top && bottom) await page.screenshot({ path: path.join(outDir(), 'nextchat-setup.png'), clip: { x: top.x, y: top.y, width: top.width, height: bottom.y + bottom.height + 6 - top.y } });
+        // The NextChat address: never entered, it follows the name ST was opened at; another loopback name is warned about.
+        const ncAddress = () => page.evaluate(() => ({
+            url: document.querySelector('[data-ens-nc="nextchatUrl"]')?.value ?? '',
+            cors: document.querySelector('[data-ens-nc="cors"]')?.textContent ?? '',
+            link: document.querySelector('[data-ens-nc="link"]')?.value ?? '',
+            warning: document.querySelector('[data-ens-nc="origin-warning"]')?.hidden === false ? document.querySelector('[data-ens-nc="origin-warning"]')?.textContent ?? '' : null,
+        }));
+        const stName = new URL(st.ST_URL).hostname;
+        const otherName = stName === 'localhost' ? '127.0.0.1' : 'localhost';
+        const defaultAddress = await ncAddress();
+        check('NextChat address: by default port 3000 on the name ST was opened at, in the field, the fast link and --cors-origin',
+            defaultAddress.url === `http://${stName}:3000` && defaultAddress.cors === `--cors-origin http://${stName}:3000` && defaultAddress.link.startsWith(`http://${stName}:3000/#/?settings=`) && defaultAddress.warning === null,
+            { ...defaultAddress, link: defaultAddress.link.slice(0, 30) });
+        const enterAddress = async (value) => {
+            const input = page.locator('[data-ens-nc="nextchatUrl"]');
+            await input.fill(value);
+            await input.dispatchEvent('change');
+        };
+        await enterAddress(`http://${otherName}:3000`);
+        const entered = await ncAddress();
+        check('NextChat address: one the user enters is kept and used; another loopback name than ST\'s is warned about, with the flag to use',
+            entered.cors === `--cors-origin http://${otherName}:3000` && (entered.warning ?? '').includes(`--cors-origin http://${stName}:3000`),
+            { cors: entered.cors, warning: entered.warning });
+        await enterAddress('');
+        const cleared = await ncAddress();
+        check('NextChat address: emptying the field goes back to the default, and the warning goes', cleared.url === `http://${stName}:3000` && cleared.warning === null, cleared);
         await st.closeExtensionsDrawer(page);
 
         // Browser mode: NextChat's page calls the bridge itself; Chromium makes the preflight.

@@ -212,6 +212,11 @@ export abstract class FakeStBase implements Partial<Host> {
     async readLocaleFile(locale: string): Promise<unknown> {
         return this.localeFiles.get(locale) ?? null;
     }
+    /** The origin the page was opened at; tests set it. */
+    stOrigin = 'http://127.0.0.1:8000';
+    pageOrigin(): string {
+        return this.stOrigin;
+    }
     readonly localItems = new Map<string, string>();
     readonly localStore = {
         get: (key: string): unknown => {

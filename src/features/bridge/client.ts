@@ -1,5 +1,6 @@
 import type { Host, HostSocket } from '../../host/host';
 import { CLOSE, type ExtensionFrame, PROTOCOL_VERSION, type ServerFrame, encode, parseServerFrame } from '../../protocol';
+import { t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 
 export type BridgeState = 'off' | 'connecting' | 'connected' | 'refused' | 'waiting';
@@ -83,7 +84,7 @@ export class BridgeClient {
         try {
             socket = this.host.openSocket(this.options.url);
         } catch (err) {
-            this.fail(`Bad bridge address: ${err instanceof Error ? err.message : String(err)}`);
+            this.fail(t('ensemble.bridge.errorBadAddress', { error: err instanceof Error ? err.message : String(err) }));
             return;
         }
         this.socket = socket;
@@ -101,12 +102,12 @@ export class BridgeClient {
             if (this.status.state === 'refused') return;
             if (FINAL_CLOSES.has(code)) {
                 // Refusals that retrying can't fix: a wrong token or version, or this page's origin not allowed.
-                const message = reason || `The bridge server closed the connection (${code}).`;
+                const message = reason || t('ensemble.bridge.errorServerClosed', { code });
                 this.setStatus({ state: 'refused', lastError: message });
-                this.host.toast('error', `The bridge server refused the connection: ${message}`, 'Ensemble bridge');
+                this.host.toast('error', t('ensemble.bridge.refused', { reason: message }), t('ensemble.bridge.toastTitle'));
                 return;
             }
-            this.fail(reason ? `Connection closed (${code}): ${reason}` : `Connection closed (${code}).`);
+            this.fail(reason ? t('ensemble.bridge.errorClosedReason', { code, reason }) : t('ensemble.bridge.errorClosed', { code }));
         };
     }
 
@@ -122,9 +123,9 @@ export class BridgeClient {
         switch (frame.type) {
             case 'welcome':
                 if (frame.v !== PROTOCOL_VERSION) {
-                    const message = `The bridge server speaks protocol version ${frame.v}, this Ensemble ${PROTOCOL_VERSION}: update the older one.`;
+                    const message = t('ensemble.bridge.errorProtocol', { server: frame.v, own: PROTOCOL_VERSION });
                     this.setStatus({ state: 'refused', lastError: message });
-                    this.host.toast('error', message, 'Ensemble bridge');
+                    this.host.toast('error', message, t('ensemble.bridge.toastTitle'));
                     socket.close(1000, 'version mismatch');
                     return;
                 }
@@ -135,7 +136,7 @@ export class BridgeClient {
             case 'refused':
                 // A wrong token or version will not fix itself: stop retrying until the user acts.
                 this.setStatus({ state: 'refused', lastError: frame.message });
-                this.host.toast('error', `The bridge server refused the connection: ${frame.message}`, 'Ensemble bridge');
+                this.host.toast('error', t('ensemble.bridge.refused', { reason: frame.message }), t('ensemble.bridge.toastTitle'));
                 socket.close(1000, 'refused');
                 return;
             case 'ping':
@@ -166,7 +167,7 @@ export class BridgeClient {
             const s = this.socket;
             this.socket = null;
             s?.close(4000, 'silent server');
-            this.fail('The server stopped answering.');
+            this.fail(t('ensemble.bridge.errorSilent'));
         }, SILENCE_MS);
     }
 

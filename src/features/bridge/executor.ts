@@ -1,6 +1,7 @@
 import type { ChatTarget, Host, HostMessage } from '../../host/host';
 import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '../../protocol';
 import { EnsembleError, type ErrorCode, errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
 import { formatGroupReply, parseGroupReply, ReplyStream } from './reply-stream';
@@ -9,7 +10,10 @@ import { isSideTask, sideTaskPrompt } from './side-tasks';
 
 type Request = Extract<ServerFrame, { type: 'request' }>;
 
-/** The `fail` frame's code for each of the executor's own failures; anything else is ST's (`st_error`). */
+/**
+ * The `fail` frame's code for each of the executor's own failures; anything else is ST's (`st_error`). Their messages
+ * reach the API client through the server, so they stay English like the server's own answers.
+ */
 const FAIL_CODE: Partial<Record<ErrorCode, BridgeErrorCode>> = {
     BRIDGE_BAD_REQUEST: 'bad_request',
     BRIDGE_TARGET_NOT_FOUND: 'not_found',
@@ -224,7 +228,7 @@ export class BridgeExecutor {
                 await this.host.openChatRef(back);
                 this.journal.end();
             } catch (err) {
-                this.host.toast('warning', `The bridge could not reopen your chat: ${errorMessage(err)}`, 'Ensemble bridge');
+                this.host.toast('warning', t('ensemble.bridge.reopenFailed', { error: errorMessage(err) }), t('ensemble.bridge.toastTitle'));
             } finally {
                 await releaseSettings();
             }

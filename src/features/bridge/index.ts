@@ -15,6 +15,7 @@ import { compilePatterns } from './side-tasks';
 import { VERSION } from '../../shared/version';
 import type { RequestRouter } from '../../core/route';
 import { startNextChat } from './nextchat';
+import { t } from '../../shared/i18n';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
 export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
@@ -24,13 +25,14 @@ const SESSION_CHECK_MS = 10_000;
 function describe(status: BridgeStatus, executor: BridgeExecutor, sessions: number): string {
     switch (status.state) {
         case 'connected':
-            if (sessions > 0) return `linked; served by ${sessions} background session${sessions === 1 ? '' : 's'} of the bridge server (this tab takes no requests)`;
-            if (executor.unavailable) return `linked, but not serving: ${executor.unavailable}`;
-            return `connected${executor.busy ? ', answering a request' : ''}${executor.queued ? `, ${executor.queued} waiting` : ''}`;
-        case 'connecting': return 'connecting…';
-        case 'waiting': return `retrying in ${status.retryIn ?? 0} s — ${status.lastError}`;
-        case 'refused': return `refused — ${status.lastError}`;
-        default: return status.lastError ? `off — ${status.lastError}` : 'off';
+            if (sessions > 0) return t(sessions === 1 ? 'ensemble.bridge.statusStandbyOne' : 'ensemble.bridge.statusStandbyMany', { count: sessions });
+            if (executor.unavailable) return t('ensemble.bridge.statusNotServing', { reason: executor.unavailable });
+            if (executor.queued) return t(executor.busy ? 'ensemble.bridge.statusConnectedBusyQueued' : 'ensemble.bridge.statusConnectedQueued', { count: executor.queued });
+            return t(executor.busy ? 'ensemble.bridge.statusConnectedBusy' : 'ensemble.bridge.statusConnected');
+        case 'connecting': return t('ensemble.bridge.statusConnecting');
+        case 'waiting': return t('ensemble.bridge.statusRetrying', { seconds: status.retryIn ?? 0, error: status.lastError });
+        case 'refused': return t('ensemble.bridge.statusRefused', { error: status.lastError });
+        default: return status.lastError ? t('ensemble.bridge.statusOffError', { error: status.lastError }) : t('ensemble.bridge.statusOff');
     }
 }
 

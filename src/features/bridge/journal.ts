@@ -1,5 +1,6 @@
 import type { ChatRef, ChatTarget, Host } from '../../host/host';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { log, MODULE_NAME } from '../../shared/log';
 import * as z from '../../shared/zod';
 
@@ -90,10 +91,10 @@ export class BridgeJournal {
             if (this.host.chatPointer(entry.target) !== entry.own && entry.own) await this.host.saveChatPointer(entry.target, entry.own);
             await this.host.openChatRef(entry.back);
             this.host.localStore.remove(JOURNAL_KEY);
-            this.host.toast('info', 'A bridge request was interrupted; your chat and its character\'s current chat are as they were.', 'Ensemble bridge');
+            this.host.toast('info', t('ensemble.bridge.journalRepaired'), t('ensemble.bridge.toastTitle'));
             return true;
         } catch (err) {
-            this.host.toast('warning', `The bridge could not undo an interrupted request: ${errorMessage(err)}`, 'Ensemble bridge');
+            this.host.toast('warning', t('ensemble.bridge.journalRepairFailed', { error: errorMessage(err) }), t('ensemble.bridge.toastTitle'));
             return false;
         }
     }

@@ -1,10 +1,11 @@
 import type { ChatMessage } from '../../protocol';
+import { t } from '../../shared/i18n';
 
 /** Side tasks: requests a client makes for itself (a title, a summary); the default patterns are in settings/schema.ts. */
 
 /** Why `source` is not a usable pattern, or null when it is. */
 export function patternError(source: string): string | null {
-    if (!source.trim()) return 'empty pattern';
+    if (!source.trim()) return t('ensemble.nextchat.patternEmpty');
     try {
         new RegExp(source, 'iu');
         return null;

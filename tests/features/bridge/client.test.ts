@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BridgeClient, type BridgeStatus, SILENCE_MS, backoffMs } from '../../../src/features/bridge/client';
 import { PROTOCOL_VERSION } from '../../../src/protocol';
+import { resetLocale, useLocale } from '../../../src/shared/i18n';
 import { FakeStHost } from '../../fakes/st-host';
 
 function setup() {
@@ -16,7 +17,7 @@ function setup() {
 }
 
 beforeEach(() => { vi.useFakeTimers(); vi.spyOn(console, 'warn').mockImplementation(() => undefined); });
-afterEach(() => { vi.useRealTimers(); vi.restoreAllMocks(); });
+afterEach(() => { vi.useRealTimers(); vi.restoreAllMocks(); resetLocale(); });
 
 describe('BridgeClient', () => {
     it('says hello with the token as its first frame (not in the URL), then is connected on welcome', () => {
@@ -79,6 +80,22 @@ describe('BridgeClient', () => {
         expect(fake.sockets).toHaveLength(1);
         expect(client.status.state).toBe('refused');
         expect(fake.toastsOf('error')).toEqual([expect.stringContaining('--st-origin')]);
+    });
+
+    it('speaks the user\'s language in its toasts and statuses; the server\'s own reason stays as sent', () => {
+        useLocale('de-de', {
+            'ensemble.bridge.refused': 'Verbindung abgelehnt: {reason}',
+            'ensemble.bridge.toastTitle': 'Ensemble-Brücke',
+            'ensemble.bridge.errorClosed': 'Verbindung geschlossen ({code}).',
+        });
+        const { fake, client } = setup();
+        client.connect();
+        fake.sockets[0]!.drop(1006);
+        expect(client.status.lastError).toBe('Verbindung geschlossen (1006).');
+        vi.advanceTimersByTime(1_000);
+        fake.sockets[1]!.open();
+        fake.sockets[1]!.receive({ type: 'refused', code: 'token', message: 'wrong link token' });
+        expect(fake.toasts.at(-1)).toEqual(expect.objectContaining({ level: 'error', message: 'Verbindung abgelehnt: wrong link token', title: 'Ensemble-Brücke' }));
     });
 
     it('reconnects after a drop with growing, jittered waits, and resets after a welcome', () => {

@@ -3,11 +3,12 @@ import type { ModelInfo } from '../../../protocol';
 import type { SettingsStore } from '../../../settings/store';
 import { EnsembleError, errorMessage } from '../../../shared/errors';
 import { textOption } from '../../../shared/dom-options';
+import { t } from '../../../shared/i18n';
 import * as z from '../../../shared/zod';
 import nextchatSection from '../../../../templates/nextchat-section.html';
 import { patternError } from '../side-tasks';
 import { type CardV2Data, CardV2DataSchema, characterToMask, maskToCard, masksFileName, parseMaskFile } from './masks';
-import { apiBase, customModels, fastLink, originOf, serverEnv } from './setup';
+import { apiBase, customModels, defaultNextChatUrl, fastLink, loopbackMismatch, originOf, serverEnv } from './setup';
 
 export interface NextChatSources {
     /** The bridge catalog's models (ids as NextChat must name them). */
@@ -18,7 +19,7 @@ export interface NextChatSources {
     serverApi(): { url: string; key?: string } | null;
 }
 
-const TITLE = 'Ensemble — NextChat';
+const title = () => t('ensemble.nextchat.toastTitle');
 
 /**
  * A character as a V2 card: ST's `data` (everything in it rides along: character_book, …) under ST's name,
@@ -26,7 +27,7 @@ const TITLE = 'Ensemble — NextChat';
  */
 export function cardOf(ch: HostCharacter): CardV2Data & { avatar: string } {
     const parsed = CardV2DataSchema.safeParse({ ...(ch.data ?? {}), name: ch.name });
-    if (!parsed.success) throw new EnsembleError('CARD_INVALID', `${ch.name}'s card is malformed: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success) throw new EnsembleError('CARD_INVALID', t('ensemble.nextchat.cardMalformed', { name: ch.name, error: z.prettifyError(parsed.error) }));
     return { ...structuredClone(parsed.data), avatar: ch.avatar };
 }
 
@@ -34,7 +35,7 @@ export function cardOf(ch: HostCharacter): CardV2Data & { avatar: string } {
 export async function exportMasks(host: Host, sources: NextChatSources, avatars: readonly string[]): Promise<void> {
     const chars = avatars.map((a) => host.characters().find((c) => c.avatar === a)).filter((c): c is HostCharacter => !!c);
     if (!chars.length) {
-        host.toast('warning', 'No character to export.', TITLE);
+        host.toast('warning', t('ensemble.nextchat.nothingToExport'), title());
         return;
     }
     const now = host.now();
@@ -42,19 +43,21 @@ export async function exportMasks(host: Host, sources: NextChatSources, avatars:
     try {
         masks = chars.map((c) => characterToMask(cardOf(c), { now, model: sources.modelOf(c.avatar) }));
     } catch (err) {
-        host.toast('error', `Nothing was exported: ${errorMessage(err)}`, TITLE);
+        host.toast('error', t('ensemble.nextchat.exportFailed', { error: errorMessage(err) }), title());
         return;
     }
     const json = JSON.stringify(masks.length === 1 ? masks[0] : masks, null, 2);
     await host.downloadText(masksFileName(chars.map((c) => c.name)), json);
-    host.toast('success', `Exported ${masks.length === 1 ? `${chars[0]?.name}` : `${masks.length} characters`} as NextChat mask${masks.length === 1 ? '' : 's'}.`, TITLE);
+    host.toast('success', masks.length === 1
+        ? t('ensemble.nextchat.exportedOne', { name: chars[0]?.name ?? '' })
+        : t('ensemble.nextchat.exportedMany', { count: masks.length }), title());
 }
 
 /** Mask JSON (one mask or an array) → ST characters. Nothing is created unless the whole file is valid. */
 export async function importMasks(host: Host, file: { name: string; text: string }): Promise<string[]> {
     const parsed = parseMaskFile(file.text);
     if (!parsed.ok) {
-        host.toast('error', `${file.name} is not a NextChat mask file, nothing was imported: ${parsed.error}`, TITLE);
+        host.toast('error', t('ensemble.nextchat.notMaskFile', { file: file.name, error: parsed.error }), title());
         return [];
     }
     const cards = parsed.masks.map((m) => maskToCard(m));
@@ -66,11 +69,16 @@ export async function importMasks(host: Host, file: { name: string; text: string
         }
     } catch (err) {
         const missed = cards.slice(created.length).map((c) => c.data.name);
-        host.toast('error', `Import stopped: ${errorMessage(err)} Imported: ${created.join(', ') || 'none'}; not imported: ${missed.join(', ')}.`, TITLE);
+        host.toast('error', t('ensemble.nextchat.importStopped', {
+            error: errorMessage(err), imported: created.join(', ') || t('ensemble.nextchat.importedNone'), missed: missed.join(', '),
+        }), title());
     } finally {
         if (created.length) await host.refreshCharacters();
     }
-    if (created.length === cards.length) host.toast('success', `Imported ${created.length} character${created.length === 1 ? '' : 's'}: ${created.join(', ')}.`, TITLE);
+    if (created.length === cards.length) {
+        const key = created.length === 1 ? 'ensemble.nextchat.importedOne' : 'ensemble.nextchat.importedMany';
+        host.toast('success', t(key, { count: created.length, names: created.join(', ') }), title());
+    }
     return created;
 }
 
@@ -82,6 +90,8 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
     container.append(frag);
     if (!section) return { render: () => undefined };
     const field = <E extends HTMLElement = HTMLInputElement>(name: string) => section.querySelector<E>(`[data-ens-nc="${name}"]`);
+    /** The address the user entered; while they have entered none (''), the default for how this ST was opened. */
+    const nextchatUrl = () => store.get().bridge.nextchatUrl || defaultNextChatUrl(host.pageOrigin());
 
     const values = () => {
         const s = store.get().bridge;
@@ -91,7 +101,7 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
         const models = sources.models();
         return {
             endpoint: base, key, models: customModels(models),
-            link: key ? fastLink(s.nextchatUrl, base, key) : '', env: serverEnv(base, key || '<your API key>', models),
+            link: key ? fastLink(nextchatUrl(), base, key) : '', env: serverEnv(base, key || t('ensemble.nextchat.envKeyPlaceholder'), models),
         };
     };
 
@@ -102,9 +112,15 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
             if (el) el.value = v[name];
         }
         const key = field('key');
-        if (key) key.placeholder = 'connect the bridge to see it';
+        if (key) key.placeholder = t('ensemble.nextchat.keyPlaceholder');
         const cors = field<HTMLElement>('cors');
-        if (cors) cors.textContent = `--cors-origin ${originOf(store.get().bridge.nextchatUrl) || '<NextChat address>'}`;
+        if (cors) cors.textContent = `--cors-origin ${originOf(nextchatUrl()) || t('ensemble.nextchat.corsAddressPlaceholder')}`;
+        const warning = field<HTMLElement>('origin-warning');
+        if (warning) {
+            const mismatch = loopbackMismatch(nextchatUrl(), host.pageOrigin());
+            warning.hidden = !mismatch;
+            warning.textContent = mismatch ? t('ensemble.nextchat.originMismatch', { ...mismatch }) : '';
+        }
         const select = field<HTMLSelectElement>('character');
         if (select) {
             const chosen = select.value;
@@ -118,21 +134,23 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
             const name = button.dataset.ensCopy as keyof ReturnType<typeof values>;
             const text = values()[name];
             if (!text) {
-                host.toast('warning', name === 'key' || name === 'link' ? 'Connect the bridge first: the server shares its key on connect.' : 'Nothing to copy yet.', TITLE);
+                host.toast('warning', t(name === 'key' || name === 'link' ? 'ensemble.nextchat.connectFirst' : 'ensemble.nextchat.nothingToCopy'), title());
                 return;
             }
             host.copyText(text).then(
-                () => host.toast('success', 'Copied.', TITLE),
-                (err: unknown) => host.toast('error', `Could not copy: ${errorMessage(err)}`, TITLE),
+                () => host.toast('success', t('ensemble.nextchat.copied'), title()),
+                (err: unknown) => host.toast('error', t('ensemble.nextchat.copyFailed', { error: errorMessage(err) }), title()),
             );
         });
     }
 
     const url = field('nextchatUrl');
     if (url) {
-        url.value = store.get().bridge.nextchatUrl;
+        url.value = nextchatUrl();
         url.addEventListener('change', () => {
+            // Only what the user enters is stored; emptying the field goes back to the default.
             store.update((s) => { s.bridge.nextchatUrl = url.value.trim(); });
+            url.value = nextchatUrl();
             render();
         });
     }
@@ -144,7 +162,7 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
             const lines = patterns.value.split('\n').map((l) => l.trim()).filter(Boolean);
             const bad = lines.map((l) => [l, patternError(l)] as const).find(([, e]) => e);
             if (bad) {
-                host.toast('error', `Not saved: "${bad[0]}" is not a valid pattern (${bad[1]}).`, TITLE);
+                host.toast('error', t('ensemble.nextchat.patternInvalid', { pattern: bad[0], error: bad[1] ?? '' }), title());
                 return;
             }
             store.update((s) => { s.bridge.sideTaskPatterns = lines; });
@@ -161,7 +179,7 @@ export function startNextChat(host: Host, store: SettingsStore, container: Eleme
     section.querySelector('[data-ens-nc-action="import"]')?.addEventListener('click', () => {
         host.pickTextFile('.json,application/json')
             .then((file) => (file ? importMasks(host, file) : undefined))
-            .catch((err: unknown) => host.toast('error', `Mask import failed: ${errorMessage(err)}`, TITLE));
+            .catch((err: unknown) => host.toast('error', t('ensemble.nextchat.importFailed', { error: errorMessage(err) }), title()));
     });
 
     for (const ev of ['characterEdited', 'characterDeleted', 'chatChanged'] as const) host.on(ev, render);

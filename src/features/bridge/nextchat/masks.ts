@@ -12,6 +12,7 @@
  * export is `JSON.stringify(masks)`. So a card that goes ST → NextChat → ST keeps every field and its
  * `data.extensions` untouched.
  */
+import { t } from '../../../shared/i18n';
 import * as z from '../../../shared/zod';
 import { characterModelBase } from '../catalog';
 
@@ -19,7 +20,8 @@ import { characterModelBase } from '../catalog';
 export const MASK_FORMAT_VERSION = 1;
 export const MAX_MASKS_PER_FILE = 500;
 
-const notBlank = (what: string) => z.refine<string>((s) => s.trim() !== '', { message: `${what} must not be empty` });
+/** Messages are looked up when an issue is made, so they come in the language loaded by then. */
+const notBlank = () => z.refine<string>((s) => s.trim() !== '', { error: () => t('ensemble.nextchat.nameEmpty') });
 const text = () => z._default(z.string(), '');
 const strings = () => z._default(z.array(z.string()), () => []);
 
@@ -28,7 +30,7 @@ const strings = () => z._default(z.array(z.string()), () => []);
  * `group_only_greetings`, V3's `nickname`, …) pass through untouched. Missing text fields read as ''.
  */
 export const CardV2DataSchema = z.looseObject({
-    name: z.string().check(notBlank('The name')),
+    name: z.string().check(notBlank()),
     description: text(),
     personality: text(),
     scenario: text(),
@@ -59,7 +61,7 @@ const ContentPartSchema = z.looseObject({ type: z.string(), text: z.optional(z.s
 const ContextMessageSchema = z.looseObject({
     id: z.optional(z.union([z.string(), z.number()])),
     role: z.enum(['system', 'user', 'assistant']),
-    content: z.union([z.string(), z.array(ContentPartSchema)], { error: 'Invalid input: expected string (or a list of content parts)' }),
+    content: z.union([z.string(), z.array(ContentPartSchema)], { error: () => t('ensemble.nextchat.contentInvalid') }),
     date: z.optional(z.string()),
 });
 export type NextChatContextMessage = z.output<typeof ContextMessageSchema>;
@@ -102,7 +104,7 @@ export const NextChatMaskSchema = z.looseObject({
     createdAt: z.optional(z.number()),
     /** An emoji code point sequence ("1f916") or "gpt-bot" (the model's icon). */
     avatar: z.optional(z.string()),
-    name: z.string().check(notBlank('The name')),
+    name: z.string().check(notBlank()),
     hideContext: z.optional(z.boolean()),
     context: z._default(z.array(ContextMessageSchema).check(z.maxLength(10_000)), () => []),
     syncGlobalConfig: z.optional(z.boolean()),
@@ -201,10 +203,12 @@ export type ParseMasksResult = { ok: true; masks: NextChatMask[] } | { ok: false
 
 const MAX_ISSUES = 3;
 
-function describeIssues(error: z.core.$ZodError, prefix: string): string[] {
+/** Each issue as `place: message`, led by the mask's number when the file holds a list (`n`, counted from 1). */
+function describeIssues(error: z.core.$ZodError, n: number | null): string[] {
     return error.issues.map((issue) => {
         const at = issue.path.map(String).join('.');
-        return `${prefix}${at ? `${at}: ` : ''}${issue.message}`;
+        const text = `${at ? `${at}: ` : ''}${issue.message}`;
+        return n === null ? text : t('ensemble.nextchat.maskIssue', { n, issue: text });
     });
 }
 
@@ -217,27 +221,28 @@ export function parseMaskFile(text: string): ParseMasksResult {
     try {
         json = JSON.parse(text);
     } catch {
-        return { ok: false, error: 'The file is not JSON.' };
+        return { ok: false, error: t('ensemble.nextchat.fileNotJson') };
     }
     if (!Array.isArray(json) && (json === null || typeof json !== 'object')) {
-        return { ok: false, error: 'The file is not a NextChat mask: expected a mask object or a list of masks.' };
+        return { ok: false, error: t('ensemble.nextchat.fileNotMask') };
     }
     if (!Array.isArray(json) && 'mask-store' in json && !('name' in json)) {
-        return { ok: false, error: 'This is a NextChat backup, not a mask file. Export masks from NextChat\'s Masks page instead.' };
+        return { ok: false, error: t('ensemble.nextchat.fileIsBackup') };
     }
     const list: unknown[] = Array.isArray(json) ? json : [json];
-    if (list.length === 0) return { ok: false, error: 'The file has no masks.' };
-    if (list.length > MAX_MASKS_PER_FILE) return { ok: false, error: `The file has ${list.length} masks; at most ${MAX_MASKS_PER_FILE} can be read at once.` };
+    if (list.length === 0) return { ok: false, error: t('ensemble.nextchat.fileEmpty') };
+    if (list.length > MAX_MASKS_PER_FILE) return { ok: false, error: t('ensemble.nextchat.fileTooMany', { count: list.length, max: MAX_MASKS_PER_FILE }) };
     const masks: NextChatMask[] = [];
     const issues: string[] = [];
     list.forEach((item, i) => {
         const parsed = NextChatMaskSchema.safeParse(item);
         if (parsed.success) masks.push(parsed.data);
-        else issues.push(...describeIssues(parsed.error, Array.isArray(json) ? `Mask ${i + 1}: ` : ''));
+        else issues.push(...describeIssues(parsed.error, Array.isArray(json) ? i + 1 : null));
     });
     if (issues.length) {
-        const more = issues.length > MAX_ISSUES ? ` (and ${issues.length - MAX_ISSUES} more)` : '';
-        return { ok: false, error: issues.slice(0, MAX_ISSUES).join('; ') + more };
+        const shown = issues.slice(0, MAX_ISSUES).join('; ');
+        const more = issues.length - MAX_ISSUES;
+        return { ok: false, error: more > 0 ? t('ensemble.nextchat.moreIssues', { issues: shown, count: more }) : shown };
     }
     return { ok: true, masks };
 }

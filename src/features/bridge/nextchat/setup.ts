@@ -51,3 +51,55 @@ export function originOf(url: string): string {
         return '';
     }
 }
+
+/** NextChat's usual port (its development server and Docker image listen there). */
+export const NEXTCHAT_PORT = 3000;
+
+/**
+ * The names a browser reaches this machine by: `localhost`, `127.x.x.x`, `[::1]` (as URL hostnames, lower-case);
+ * null for any other host. Each is its own origin to the browser, although all reach the same server.
+ */
+export function loopbackName(hostname: string): string | null {
+    const h = hostname.toLowerCase();
+    return h === 'localhost' || h === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(h) ? h : null;
+}
+
+const hostnameOf = (url: string): string => {
+    try {
+        return new URL(url.trim()).hostname;
+    } catch {
+        return '';
+    }
+};
+
+/**
+ * The NextChat address used while the user has entered none: NextChat's usual port on the loopback name this ST
+ * page was opened at (`http://127.0.0.1:3000` for an ST at 127.0.0.1), so NextChat opened the same way has the
+ * origin the setup help names; `localhost` when ST was opened at another name.
+ */
+export function defaultNextChatUrl(stOrigin: string): string {
+    return `http://${loopbackName(hostnameOf(stOrigin)) ?? 'localhost'}:${NEXTCHAT_PORT}`;
+}
+
+export interface LoopbackMismatch {
+    /** The loopback names of the NextChat address and of ST's page. */
+    nextchat: string;
+    st: string;
+    /** The NextChat address's origin, and the same address under ST's name. */
+    origin: string;
+    alternative: string;
+}
+
+/**
+ * When the NextChat address and ST's page name this machine by different loopback names (`localhost` against
+ * `127.0.0.1`): a user who opens NextChat the way they opened ST gets another origin than `--cors-origin` allows.
+ * Null when the names agree or either is not a loopback name.
+ */
+export function loopbackMismatch(nextchatUrl: string, stOrigin: string): LoopbackMismatch | null {
+    const nextchat = loopbackName(hostnameOf(nextchatUrl));
+    const st = loopbackName(hostnameOf(stOrigin));
+    if (!nextchat || !st || nextchat === st) return null;
+    const moved = new URL(nextchatUrl.trim());
+    moved.hostname = st;
+    return { nextchat, st, origin: originOf(nextchatUrl), alternative: moved.origin };
+}

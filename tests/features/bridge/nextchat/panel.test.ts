@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildCatalog } from '../../../../src/features/bridge/catalog';
 import { cardOf, exportMasks, importMasks, startNextChat } from '../../../../src/features/bridge/nextchat';
 import { SettingsStore } from '../../../../src/settings/store';
+import { resetLocale, useLocale } from '../../../../src/shared/i18n';
 import { FakeStHost } from '../../../fakes/st-host';
 
 beforeEach(() => { vi.spyOn(console, 'warn').mockImplementation(() => undefined); });
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => { vi.restoreAllMocks(); resetLocale(); });
 
 function setup() {
     const fake = new FakeStHost();
@@ -97,10 +98,33 @@ describe('NextChat setup help in the panel', () => {
         panel.render();
         expect(value('key')).toBe('sk-shared');
         expect(value('models')).toBe('-all,+st-char-Dana@OpenAI=Dana,+st-char-Eli@OpenAI=Eli');
-        expect(value('link')).toContain('http://localhost:3000/#/?settings=');
+        expect(value('link')).toContain('http://127.0.0.1:3000/#/?settings=');
         container.querySelector<HTMLElement>('[data-ens-copy="models"]')!.click();
         await vi.waitFor(() => expect(fake.clipboard).toEqual([value('models')]));
-        expect(container.querySelector('[data-ens-nc="cors"]')?.textContent).toBe('--cors-origin http://localhost:3000');
+        expect(container.querySelector('[data-ens-nc="cors"]')?.textContent).toBe('--cors-origin http://127.0.0.1:3000');
+    });
+
+    it('shows its labels, button names and toasts in the user\'s language; names stay as they are', async () => {
+        useLocale('fr-fr', {
+            'ensemble.nextchat.address': 'Adresse de NextChat',
+            'ensemble.nextchat.copyModels': 'Copier CUSTOM_MODELS',
+            'ensemble.nextchat.copied': 'Copié.',
+            'ensemble.nextchat.toastTitle': 'Ensemble — NextChat (fr)',
+            'ensemble.nextchat.exportedOne': '{name} exporté comme masque NextChat.',
+        });
+        const { fake, sources } = setup();
+        fake.writeSettings('ensemble', { version: 1 });
+        const container = fake.document.createElement('div');
+        startNextChat(fake, new SettingsStore(fake), container, sources);
+        expect(container.querySelector('[data-ens-nc="nextchatUrl"]')!.closest('label')!.textContent).toBe('Adresse de NextChat');
+        const copy = container.querySelector<HTMLElement>('[data-ens-copy="models"]')!;
+        expect([copy.title, copy.getAttribute('aria-label')]).toEqual(['Copier CUSTOM_MODELS', 'Copier CUSTOM_MODELS']);
+        copy.click();
+        await vi.waitFor(() => expect(fake.toasts.at(-1)).toEqual({ level: 'success', message: 'Copié.', title: 'Ensemble — NextChat (fr)' }));
+        await exportMasks(fake, sources, ['Dana.png']);
+        expect(fake.toastsOf('success').at(-1)).toBe('Dana exporté comme masque NextChat.');
+        // Left untranslated: English stands in, per string.
+        expect(container.querySelector('[data-ens-nc="character"]')!.closest('label')!.textContent).toBe('CharacterDanaEli');
     });
 
     it('keeps valid side-task patterns and refuses a broken one with a toast', () => {
@@ -118,5 +142,71 @@ describe('NextChat setup help in the panel', () => {
         area.dispatchEvent(new Event('change'));
         expect(store.get().bridge.sideTaskPatterns).toEqual(['^Make a title', '^Résumé']);
         expect(fake.toastsOf('error').at(-1)).toMatch(/Not saved: "\^\(broken" is not a valid pattern/);
+    });
+});
+
+describe('the NextChat address', () => {
+    function open(stOrigin: string, stored?: string) {
+        const { fake, sources, setApi } = setup();
+        fake.stOrigin = stOrigin;
+        fake.writeSettings('ensemble', { version: 1, ...(stored === undefined ? {} : { bridge: { nextchatUrl: stored } }) });
+        setApi({ url: 'http://127.0.0.1:5181', key: 'sk-shared' });
+        const store = new SettingsStore(fake);
+        const container = fake.document.createElement('div');
+        startNextChat(fake, store, container, sources);
+        const field = (n: string) => container.querySelector<HTMLInputElement>(`[data-ens-nc="${n}"]`)!;
+        const warning = container.querySelector<HTMLElement>('[data-ens-nc="origin-warning"]')!;
+        const enter = (address: string) => {
+            field('nextchatUrl').value = address;
+            field('nextchatUrl').dispatchEvent(new Event('change'));
+        };
+        return { fake, store, field, warning, enter, cors: () => container.querySelector('[data-ens-nc="cors"]')?.textContent };
+    }
+
+    it('follows the name ST was opened at while the user has entered none, in the field, the fast link and --cors-origin', () => {
+        for (const [st, nextchat] of [['http://localhost:8000', 'http://localhost:3000'], ['http://127.0.0.1:8000', 'http://127.0.0.1:3000'], ['http://[::1]:8000', 'http://[::1]:3000']]) {
+            const { store, field, warning, cors } = open(st!);
+            expect(field('nextchatUrl').value).toBe(nextchat);
+            expect(field('link').value.startsWith(`${nextchat}/#/?settings=`)).toBe(true);
+            expect(cors()).toBe(`--cors-origin ${nextchat}`);
+            expect(warning.hidden).toBe(true);
+            expect(store.get().bridge.nextchatUrl).toBe('');
+        }
+    });
+
+    it('keeps the address the user entered, whatever name ST was opened at; emptying the field goes back to the default', () => {
+        const { store, field, cors, enter } = open('http://127.0.0.1:8000', 'http://nextchat.lan:3000');
+        expect(field('nextchatUrl').value).toBe('http://nextchat.lan:3000');
+        expect(cors()).toBe('--cors-origin http://nextchat.lan:3000');
+        enter(' http://localhost:3001 ');
+        expect(store.get().bridge.nextchatUrl).toBe('http://localhost:3001');
+        expect(field('link').value.startsWith('http://localhost:3001/#/?settings=')).toBe(true);
+        expect(cors()).toBe('--cors-origin http://localhost:3001');
+        enter('');
+        expect(store.get().bridge.nextchatUrl).toBe('');
+        expect(field('nextchatUrl').value).toBe('http://127.0.0.1:3000');
+        expect(cors()).toBe('--cors-origin http://127.0.0.1:3000');
+    });
+
+    it('warns, as a status line, when NextChat and ST are named by different loopback names, saying what to do', () => {
+        const { warning, enter } = open('http://127.0.0.1:8000', 'http://localhost:3000');
+        expect(warning.getAttribute('role')).toBe('status');
+        expect(warning.hidden).toBe(false);
+        expect(warning.textContent).toContain('uses localhost, but this SillyTavern is open at 127.0.0.1');
+        expect(warning.textContent).toContain('Open NextChat at http://localhost:3000');
+        expect(warning.textContent).toContain('--cors-origin http://127.0.0.1:3000');
+        enter('http://127.0.0.1:3000');
+        expect(warning.hidden).toBe(true);
+        expect(warning.textContent).toBe('');
+        enter('http://nextchat.lan:3000');
+        expect(warning.hidden).toBe(true);
+        enter('http://[::1]:3000');
+        expect(warning.hidden).toBe(false);
+    });
+
+    it('words the warning in the user\'s language, the addresses as they are', () => {
+        useLocale('de-de', { 'ensemble.nextchat.originMismatch': 'NextChat: {nextchat}, SillyTavern: {st}; --cors-origin {alternative}' });
+        const { warning } = open('http://localhost:8000', 'http://127.0.0.1:3000');
+        expect(warning.textContent).toBe('NextChat: 127.0.0.1, SillyTavern: localhost; --cors-origin http://localhost:3000');
     });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiBase, customModels, fastLink, originOf, serverEnv } from '../../../../src/features/bridge/nextchat/setup';
+import { apiBase, customModels, defaultNextChatUrl, fastLink, loopbackMismatch, originOf, serverEnv } from '../../../../src/features/bridge/nextchat/setup';
 
 const models = [
     { id: 'st-char-Alice', name: 'Alice', kind: 'character' as const },
@@ -35,5 +35,24 @@ describe('NextChat setup values', () => {
         expect(serverEnv('http://127.0.0.1:5181', 'k', models.slice(0, 1))).toBe('BASE_URL=http://127.0.0.1:5181\nOPENAI_API_KEY=k\nCUSTOM_MODELS=-all,+st-char-Alice@OpenAI=Alice');
         expect(originOf('http://localhost:3000/#/chat')).toBe('http://localhost:3000');
         expect(originOf('nope')).toBe('');
+    });
+
+    it('defaults NextChat to port 3000 on the loopback name ST was opened at, localhost otherwise', () => {
+        expect(defaultNextChatUrl('http://127.0.0.1:8000')).toBe('http://127.0.0.1:3000');
+        expect(defaultNextChatUrl('http://localhost:8000')).toBe('http://localhost:3000');
+        expect(defaultNextChatUrl('http://[::1]:8000')).toBe('http://[::1]:3000');
+        expect(defaultNextChatUrl('https://st.example.com')).toBe('http://localhost:3000');
+        expect(defaultNextChatUrl('')).toBe('http://localhost:3000');
+    });
+
+    it('finds NextChat and ST named by different loopback names, and nothing else', () => {
+        expect(loopbackMismatch('http://localhost:3000/', 'http://127.0.0.1:8000')).toEqual({
+            nextchat: 'localhost', st: '127.0.0.1', origin: 'http://localhost:3000', alternative: 'http://127.0.0.1:3000',
+        });
+        expect(loopbackMismatch('http://127.0.0.1:3000', 'http://[::1]:8000')?.alternative).toBe('http://[::1]:3000');
+        expect(loopbackMismatch('http://LOCALHOST:3000', 'http://localhost:8000')).toBeNull();
+        expect(loopbackMismatch('http://nextchat.lan:3000', 'http://127.0.0.1:8000')).toBeNull();
+        expect(loopbackMismatch('http://localhost:3000', 'http://192.168.1.5:8000')).toBeNull();
+        expect(loopbackMismatch('not a url', 'http://127.0.0.1:8000')).toBeNull();
     });
 });
