@@ -119,3 +119,8 @@ export function errorMessage(err: unknown): string {
     if (err instanceof EnsembleError) return err.userMessage;
     return err instanceof Error ? err.message : String(err);
 }
+
+/** An error in English: for logs and for what the bridge sends to API clients (an API speaks one language). */
+export function englishMessage(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}

@@ -1,6 +1,6 @@
 import type { ChatTarget, Host, HostMessage } from '../../host/host';
 import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '../../protocol';
-import { EnsembleError, type ErrorCode, errorMessage } from '../../shared/errors';
+import { EnsembleError, type ErrorCode, englishMessage, errorMessage } from '../../shared/errors';
 import { t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
@@ -126,8 +126,8 @@ export class BridgeExecutor {
                 if (!this.running.cancelled) this.send({ type: 'done', id: next.id, text, finishReason: 'stop', ...(chat ? { chat } : {}) });
             } catch (err) {
                 const code = (err instanceof EnsembleError && FAIL_CODE[(err as EnsembleError).code]) || 'st_error';
-                if (!this.running.cancelled) this.send({ type: 'fail', id: next.id, code, message: errorMessage(err) });
-                log.warn('bridge request failed:', errorMessage(err));
+                if (!this.running.cancelled) this.send({ type: 'fail', id: next.id, code, message: englishMessage(err) });
+                log.warn('bridge request failed:', englishMessage(err));
             } finally {
                 this.stream = null;
                 this.running = null;

@@ -8,6 +8,7 @@ import { compilePatterns } from '../../../src/features/bridge/side-tasks';
 import { DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/settings/schema';
 import type { ChatMessage, ExtensionFrame } from '../../../src/protocol';
 import { FakeStHost } from '../../fakes/st-host';
+import { resetLocale, translatedError, useLocale } from '../../../src/shared/i18n';
 import { ALICE, BOB, CAROL, scenario, startController } from '../profiles/scenario';
 
 type Request = Parameters<BridgeExecutor['enqueue']>[0];
@@ -183,6 +184,20 @@ describe('BridgeExecutor', () => {
         await done('r1');
         expect(seen).toMatchObject({ target: { kind: 'character', avatar: 'Alice.png' }, own: 'Alice main', back: { kind: 'character', avatar: 'Bob.png', file: 'Bob own chat' } });
         expect(fake.localItems.has(JOURNAL_KEY)).toBe(false);
+    });
+
+    it('a failure the user would read translated reaches the API client in English', async () => {
+        const { fake, executor, done } = setup();
+        useLocale('de-de', { 'ensemble.errors.stNoReply': 'Keine Antwort (de)' });
+        try {
+            fake.sendAndGenerate = async () => { throw translatedError('ST_NO_REPLY', 'ensemble.errors.stNoReply'); };
+            executor.enqueue(req('r1', [user('hi')]));
+            const frame = await done('r1');
+            expect(frame).toMatchObject({ type: 'fail' });
+            expect(JSON.stringify(frame)).not.toMatch(/\(de\)/);
+        } finally {
+            resetLocale();
+        }
     });
 
     it('a tab whose ST session refuses it hands the request back before touching ST, and says so in its status', async () => {
