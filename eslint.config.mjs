@@ -58,6 +58,6 @@ export default tseslint.config(
     {
         // Code passed to page.evaluate() runs inside SillyTavern's page.
         files: ['tests/e2e/**/*.mjs', 'bench/**/*.mjs'],
-        languageOptions: { globals: { SillyTavern: 'readonly', window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', FormData: 'readonly', File: 'readonly', Response: 'readonly', TransformStream: 'readonly', TextEncoder: 'readonly' } },
+        languageOptions: { globals: { SillyTavern: 'readonly', window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', FormData: 'readonly', File: 'readonly', Response: 'readonly', TransformStream: 'readonly', TextEncoder: 'readonly', localStorage: 'readonly' } },
     },
 );
