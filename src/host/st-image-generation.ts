@@ -113,6 +113,10 @@ export function createStImageGeneration(): StImageGeneration {
         }
         if (signal?.aborted) throw new EnsembleError('IMAGE_CANCELLED', 'Image generation was cancelled.');
         if (typeof path !== 'string' || !path) throw new EnsembleError('ST_IMAGE_FAILED', 'ST\'s Image Generation returned no picture.');
+        // ST names the file after the character and the time to the second (humanizedDateTime): a second drawing
+        // stored within the same second would overwrite this one. Returning only once that second is over keeps
+        // every picture Ensemble was given (a regenerate, a quick next /genimage) in its own file.
+        await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
         return path;
     }
 
