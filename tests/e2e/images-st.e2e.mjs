@@ -150,7 +150,7 @@ await runSuite(st, checks, 'images-st', async (browser) => {
         const saved = await run;
         const imageRequests = (await st.mockRequests()).slice(mockSince).filter((r) => r.path?.includes('images/generations'));
         check('the preview shows the picture ST stored (its path, loaded from ST), with the prompt Ensemble\'s LLM wrote',
-            first.images.length === 1 && /^user\/images\/Alice\/Alice_.+\.png$/.test(first.images[0].src) && first.images[0].loaded && /hello from gpt-c/.test(first.prompt), first);
+            first.images.length === 1 && /^\/user\/images\/Alice\/Alice_.+\.png$/.test(first.images[0].src) && first.images[0].loaded && /hello from gpt-c/.test(first.prompt), first);
         check('the preview says ST stored it already and a discarded one stays', /stored this picture already/.test(first.note), first.note);
         check('Regenerate drew a second, different file', second.images[0]?.src && second.images[0].src !== first.images[0].src && second.images[0].loaded, [first.images, second.images]);
         check('ST went to api.openai.com through its request proxy (the stand-in), with its OpenAI key',

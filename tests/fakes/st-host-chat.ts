@@ -104,7 +104,7 @@ export class FakeStChat extends FakeStBase {
         }
         // saveBase64AsFile(data, characterName, `${characterName}_${humanizedDateTime()}`): the group's id in a group.
         const folder = this.st.groupId ?? this.st.characters[this.st.characterId ?? -1]?.name ?? 'undefined';
-        const path = `user/images/${folder}/${folder}_${sd.files.length + 1}.png`;
+        const path = `/user/images/${folder}/${folder}_${sd.files.length + 1}.png`; // clientRelativePath: a leading slash
         sd.files.push(path);
         return path;
     }

@@ -39,12 +39,12 @@ describe('pictures drawn by ST\'s Image Generation', () => {
     it('draws the LLM\'s prompt through ST, previews ST\'s stored file, and on accept keeps that path (no upload)', async () => {
         const { fake, flow, net } = setup();
         fake.popupAnswers.push((content: HTMLElement) => {
-            expect(content.querySelector('img')?.getAttribute('src')).toBe('user/images/Alice/Alice_1.png');
+            expect(content.querySelector('img')?.getAttribute('src')).toBe('/user/images/Alice/Alice_1.png');
             expect(content.querySelector<HTMLElement>('[data-ens="note"]')?.hidden).toBe(false);
             return PREVIEW_RESULT.accept;
         });
         const path = await flow.run();
-        expect(path).toBe('user/images/Alice/Alice_1.png');
+        expect(path).toBe('/user/images/Alice/Alice_1.png');
         expect(fake.sd.prompts).toEqual(['A glowing fern']);
         expect(net.calls.every((c) => c.url.endsWith('/chat/completions'))).toBe(true);
         expect(fake.uploads).toEqual([]);
@@ -61,7 +61,7 @@ describe('pictures drawn by ST\'s Image Generation', () => {
         );
         const path = await flow.run();
         expect(fake.sd.prompts).toEqual(['A glowing fern', 'an edited fern', 'A second fern']);
-        expect(path).toBe('user/images/Alice/Alice_3.png');
+        expect(path).toBe('/user/images/Alice/Alice_3.png');
         expect(fake.sd.files).toHaveLength(3);
         expect(fake.inserts).toHaveLength(1);
         expect(fake.chat()[2]?.extra).toMatchObject({ image: path, title: 'A second fern' });
@@ -128,7 +128,7 @@ describe('pictures drawn by ST\'s Image Generation', () => {
         fake.popupAnswers.push(PREVIEW_RESULT.accept);
         fake.clickMessageButton(BUTTON_CLASS, 1);
         await vi.waitFor(() => expect(fake.inserts).toHaveLength(1));
-        expect(fake.chat()[2]?.extra?.image).toBe('user/images/Alice/Alice_1.png');
+        expect(fake.chat()[2]?.extra?.image).toBe('/user/images/Alice/Alice_1.png');
 
         store.update((s) => { s.images.auto = true; });
         fake.popupAnswers.push(PREVIEW_RESULT.accept);
@@ -136,7 +136,7 @@ describe('pictures drawn by ST\'s Image Generation', () => {
         fake.chatState.messages.push({ name: 'Alice', is_user: false, is_system: false, mes: 'Another reply.' });
         await fake.emit('messageReceived', fake.chat().length - 1);
         await vi.waitFor(() => expect(fake.inserts).toHaveLength(2));
-        expect(fake.chat().at(-1)?.extra?.image).toBe('user/images/Alice/Alice_2.png');
+        expect(fake.chat().at(-1)?.extra?.image).toBe('/user/images/Alice/Alice_2.png');
     });
 
     it('the OpenAI-compatible image API stays the source unless ST\'s is chosen', async () => {
