@@ -7,6 +7,7 @@ import { PresetCache } from '../../../src/core/route';
 import type { HostMessage } from '../../../src/host/host';
 import { asFreePrompt } from '../../../src/host/st-image-generation';
 import { SettingsStore } from '../../../src/settings/store';
+import { resetLocale, useLocale } from '../../../src/shared/i18n';
 import { defaultSettings } from '../../../src/settings/schema';
 import settingsHtml from '../../../templates/settings.html';
 import { FakeStHost } from '../../fakes/st-host';
@@ -176,6 +177,30 @@ describe('the image source setting', () => {
         expect(apiRow.hidden).toBe(true);
         expect(status.hidden).toBe(false);
         await vi.waitFor(() => expect(status.textContent).toContain('Enable Image Generation in Extensions → Manage extensions'));
+    });
+});
+
+describe('in the user\'s language', () => {
+    afterEach(() => { resetLocale(); });
+
+    it('the toast, the preview buttons and the panel come from the loaded locale', async () => {
+        useLocale('de-de', {
+            'ensemble.images.stDisabled': 'Bildgenerierung ist deaktiviert.',
+            'ensemble.images.failedTitle': 'Ensemble: kein Bild',
+            'ensemble.images.previewAccept': 'Übernehmen',
+            'ensemble.images.imageSourceSt': 'SillyTaverns Bildgenerierung',
+        });
+        const { fake, flow } = setup();
+        fake.sd.disabled = true;
+        await flow.run();
+        expect(fake.toasts.at(-1)).toMatchObject({ level: 'error', message: 'Bildgenerierung ist deaktiviert.', title: 'Ensemble: kein Bild' });
+        fake.sd.disabled = false;
+        fake.popupAnswers.push(PREVIEW_RESULT.discard);
+        await flow.run({ prompt: 'p' });
+        expect(fake.popups[0]?.options.okButton).toBe('Übernehmen');
+        const root = fake.document.createElement('div');
+        root.append(fake.dom.fragment(settingsHtml));
+        expect(root.querySelector('[data-ens-image="imageSource"] option[value="st"]')?.textContent).toBe('SillyTaverns Bildgenerierung');
     });
 });
 
