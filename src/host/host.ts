@@ -129,6 +129,31 @@ export interface SlashCommandSpec {
 }
 
 /** DOM access. Everything that turns a string into markup goes through DOMPurify here. */
+/**
+ * ST's own Image Generation extension (its folder `stable-diffusion`), as Ensemble uses it: a second picture source.
+ * - `ready`: it can draw with the source the user chose there (`source`: ST's name for it, `openai`, `comfy`, …);
+ * - `disabled`: turned off in ST's Manage Extensions;
+ * - `missing`: not loaded (its `/imagine` command is not registered);
+ * - `unconfigured`: its source lacks what ST itself checks before drawing (`needs`: an API key, a URL, or Extras' `sd` module).
+ */
+export type StImageStatus =
+    | { state: 'ready'; source: string }
+    | { state: 'disabled' }
+    | { state: 'missing' }
+    | { state: 'unconfigured'; source: string; needs: 'key' | 'url' | 'extras' };
+
+export interface StImageGeneration {
+    /** Reads ST's state only; writes nothing. */
+    status(): Promise<StImageStatus>;
+    /**
+     * Draws `prompt` as given (ST's free mode, its prompt prefix and negative prompt added, never sent to an LLM
+     * again), quietly (no message posted). ST stores the picture under the user's images and this returns its
+     * path. Rejects with an EnsembleError: ST_IMAGE_DISABLED, ST_IMAGE_MISSING, ST_IMAGE_FAILED (ST drew nothing;
+     * ST showed its own toast), or IMAGE_CANCELLED when `signal` aborted (a picture ST stored anyway stays on disk).
+     */
+    draw(prompt: string, signal?: AbortSignal): Promise<string>;
+}
+
 export interface HostDom {
     /** Sanitised markup as a fragment; callers fill in any outside text with `textContent`. */
     fragment(html: string): DocumentFragment;
@@ -222,6 +247,8 @@ export interface Host {
     insertMessageAfter(index: number, message: HostMessage): Promise<number>;
     /** ST's /api/images/upload: stores a data URL under the user's images/<folder>/; returns its path. */
     uploadImage(dataUrl: string, folder: string, filename: string): Promise<string>;
+    /** ST's own Image Generation extension as a picture source. */
+    readonly stImageGeneration: StImageGeneration;
     /** ST's own Chat Completion endpoint with a request body Ensemble built; the parsed JSON answer, unvalidated. */
     chatCompletion(body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown>;
     /** ST's generateRaw through its current connection: no chat context. */

@@ -8,6 +8,7 @@ import { createFileAccess } from './st-files';
 import { createChatAccess } from './st-chat';
 import { ctx } from './st-context';
 import { createSettingsGuard } from './st-settings-guard';
+import { createStImageGeneration } from './st-image-generation';
 import { createUi } from './st-ui';
 import { importStModule, slashCommandModules } from './st-modules';
 
@@ -150,6 +151,7 @@ export async function createStHost(): Promise<Host> {
         },
         stopGeneration: () => void ctx().stopGeneration(),
         registerSlashCommand: (spec) => registerSlashCommand(spec),
+        stImageGeneration: createStImageGeneration(),
         dom,
         ...createUi(document, dom),
         ...createChatAccess(document),

@@ -49,6 +49,11 @@ export const ImagesSettingsSchema = z.object({
     maxTokens: z._default(z.int().check(z.minimum(16), z.maximum(4096)), 300),
     /** Add the character card (name, description, personality, scenario) to the prompt request. */
     includeCard: z._default(z.boolean(), true),
+    /**
+     * What draws the picture: `api`, the OpenAI-compatible image API below; `st`, ST's own Image Generation
+     * extension with whatever source the user chose there. Stored settings without it keep `api`.
+     */
+    imageSource: z._default(z.enum(['api', 'st']), 'api'),
     /** OpenAI-compatible image API: base URL up to /v1, key, model and request options. */
     imageUrl: z._default(z.string(), ''),
     imageKey: z._default(z.string(), ''),

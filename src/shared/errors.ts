@@ -40,6 +40,10 @@ export type ExtensionErrorCode =
     | 'PROMPT_EMPTY'
     | 'MESSAGE_NOT_FOUND'
     | 'IMAGE_SAVE_FAILED'
+    | 'ST_IMAGE_DISABLED' // ST's Image Generation extension is turned off in Manage Extensions
+    | 'ST_IMAGE_MISSING' // ST's Image Generation extension is not loaded (no /imagine command)
+    | 'ST_IMAGE_UNCONFIGURED' // ST's Image Generation source lacks a key, URL or module ST checks before drawing
+    | 'ST_IMAGE_FAILED' // ST's Image Generation drew nothing (it showed its own toast with the reason)
     | 'ABORTED' // an HTTP helper's signal aborted; its caller says whether that was a cancel or a timeout
     | 'BODY_TOO_LARGE' // an HTTP answer's body is past the reader's limit
     | 'SSE_EVENT_TOO_LARGE' // one server-sent event is past the decoder's limit

@@ -1,4 +1,4 @@
-import type { HostMessage, PopupOptions, Progress } from '../../src/host/host';
+import type { HostMessage, PopupOptions, Progress, StImageGeneration, StImageStatus } from '../../src/host/host';
 import { EnsembleError } from '../../src/shared/errors';
 import { FakeStBase } from './st-host-base';
 
@@ -23,6 +23,23 @@ export class FakeStChat extends FakeStBase {
     readonly progressLog: { message: string; closed: boolean; cancel: () => void }[] = [];
     readonly messageButtons = new Map<string, (id: number) => void>();
     uploadFails = false;
+    /**
+     * ST's Image Generation extension (stable-diffusion/index.js, 1.12.6): loaded unless disabled in Manage
+     * Extensions or absent; `source` and what ST's isValidState checks for it (keys set, URLs). `outcomes` decide
+     * the next draws: `ok` stores a picture, `fail` is ST's own error toast and an empty result, `hang` runs until
+     * the caller aborts (then ST's abort ends in the same empty result). Pictures ST stored stay in `files`.
+     */
+    readonly sd = {
+        present: true,
+        disabled: false,
+        source: 'pollinations',
+        keys: {} as Record<string, boolean>,
+        urls: {} as Record<string, string>,
+        outcomes: [] as ('ok' | 'fail' | 'hang')[],
+        prompts: [] as string[],
+        files: [] as string[],
+        ownToasts: [] as string[],
+    };
     /** `fetch` for Ensemble's own calls; tests replace it. */
     fetchImpl: typeof fetch = async () => { throw new TypeError('no fetch configured in this test'); };
 
@@ -45,6 +62,51 @@ export class FakeStChat extends FakeStBase {
         this.uploads.push({ dataUrl, folder, filename });
         const ext = /^data:image\/(\w+);/.exec(dataUrl)?.[1] ?? 'png';
         return `user/images/${folder}/${filename}.${ext}`;
+    }
+
+    readonly stImageGeneration: StImageGeneration = {
+        status: async () => this.sdStatus(),
+        draw: (prompt, signal) => this.sdDraw(prompt, signal),
+    };
+
+    private sdStatus(): StImageStatus {
+        const { sd } = this;
+        if (sd.disabled) return { state: 'disabled' };
+        if (!sd.present) return { state: 'missing' };
+        const key = ({ novel: 'api_key_novel', openai: 'api_key_openai', togetherai: 'api_key_togetherai', stability: 'api_key_stability', blockentropy: 'api_key_blockentropy', huggingface: 'api_key_huggingface' } as Record<string, string>)[sd.source];
+        const url = ({ auto: 'auto_url', vlad: 'vlad_url', drawthings: 'drawthings_url' } as Record<string, string>)[sd.source];
+        if (key && !sd.keys[key]) return { state: 'unconfigured', source: sd.source, needs: 'key' };
+        if (url && !sd.urls[url]?.trim()) return { state: 'unconfigured', source: sd.source, needs: 'url' };
+        if (sd.source === 'extras') return { state: 'unconfigured', source: sd.source, needs: 'extras' };
+        return { state: 'ready', source: sd.source };
+    }
+
+    /** generatePicture(quiet): ST toasts its own failures and returns nothing; a stored picture's path otherwise. */
+    private async sdDraw(prompt: string, signal?: AbortSignal): Promise<string> {
+        const { sd } = this;
+        if (sd.disabled) throw new EnsembleError('ST_IMAGE_DISABLED', 'disabled');
+        if (!sd.present) throw new EnsembleError('ST_IMAGE_MISSING', 'missing');
+        if (signal?.aborted) throw new EnsembleError('IMAGE_CANCELLED', 'cancelled');
+        sd.prompts.push(prompt);
+        if (this.sdStatus().state !== 'ready') {
+            sd.ownToasts.push('Image generation is not available. Check your settings and try again.');
+            throw new EnsembleError('ST_IMAGE_FAILED', 'no picture');
+        }
+        const outcome = sd.outcomes.shift() ?? 'ok';
+        if (outcome === 'hang') {
+            await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+            sd.ownToasts.push('Image generation failed. Please try again.');
+            throw new EnsembleError('IMAGE_CANCELLED', 'cancelled');
+        }
+        if (outcome === 'fail') {
+            sd.ownToasts.push('Image generation failed. Please try again.');
+            throw new EnsembleError('ST_IMAGE_FAILED', 'no picture');
+        }
+        // saveBase64AsFile(data, characterName, `${characterName}_${humanizedDateTime()}`): the group's id in a group.
+        const folder = this.st.groupId ?? this.st.characters[this.st.characterId ?? -1]?.name ?? 'undefined';
+        const path = `/user/images/${folder}/${folder}_${sd.files.length + 1}.png`; // clientRelativePath: a leading slash
+        sd.files.push(path);
+        return path;
     }
 
     async chatCompletion(body: Record<string, unknown>): Promise<unknown> {

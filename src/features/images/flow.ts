@@ -1,6 +1,7 @@
 import type { Host, HostMessage, Progress } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { EnsembleError, errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import { waitUntil } from '../../shared/wait';
 import type { PresetCache } from '../../core/route';
@@ -19,10 +20,10 @@ export interface ImageRequest {
 }
 
 /** The progress notice while an accepted picture waits for ST. */
-export const WAITING_FOR_ST = 'Waiting for SillyTavern to finish; the picture will be added then.';
+export const waitingForSt = (): string => t('ensemble.images.waitingForSt');
 
 /**
- * Message → prompt (text LLM) → image(s) (image API) → preview → stored in ST → hidden message right
+ * Message → prompt (text LLM) → image(s) (the image API, or ST's own Image Generation) → preview → stored in ST → hidden message right
  * after its source. Every failure is a toast and leaves the chat as it was: nothing is written
  * before the user accepts, and the insert checks the source message is still where it was.
  *
@@ -42,7 +43,7 @@ export class ImageFlow {
     /** Returns the stored image's path (or URL), '' when nothing was kept. */
     async run(request: ImageRequest = {}): Promise<string> {
         if (this.running) {
-            this.host.toast('warning', 'A picture is already being made; wait for it or cancel it.', 'Ensemble');
+            this.host.toast('warning', t('ensemble.images.busyAlready'), 'Ensemble');
             return '';
         }
         const abort = new AbortController();
@@ -58,18 +59,20 @@ export class ImageFlow {
             notice = null;
         };
         try {
-            working('Writing the image prompt…');
             const chatId = this.host.chatId();
             const target = targetOf(this.host, request.messageId);
+            // ST's Image Generation is checked before the prompt LLM is paid for.
+            if (this.store.get().images.imageSource === 'st') await this.stReady();
+            working(t('ensemble.images.writingPrompt'));
             let prompt = request.prompt?.trim() || await this.prompt(target, abort.signal);
             for (;;) {
-                working('Making the picture…');
+                working(t('ensemble.images.making'));
                 const images = await this.images(prompt, abort.signal, working);
                 waiting();
                 const choice = request.quiet ? { action: 'accept' as const, index: 0, prompt } : await showPreview(this.host, images, prompt);
                 if (choice.action === 'discard') return '';
                 if (choice.action === 'newPrompt') {
-                    working('Writing a new image prompt…');
+                    working(t('ensemble.images.writingNewPrompt'));
                     prompt = await this.prompt(target, abort.signal);
                     continue;
                 }
@@ -78,16 +81,16 @@ export class ImageFlow {
                     continue;
                 }
                 const chosen = images[choice.index] ?? images[0];
-                if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', 'There was no picture to keep.');
-                working('Saving the picture…');
+                if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.nothingToKeep'));
+                working(t('ensemble.images.saving'));
                 return await this.keep(target, chatId, chosen, choice.prompt, abort.signal, working);
             }
         } catch (err) {
             const cancelled = err instanceof EnsembleError && err.code === 'IMAGE_CANCELLED';
-            if (cancelled) this.host.toast('info', 'Picture cancelled.', 'Ensemble');
+            if (cancelled) this.host.toast('info', t('ensemble.images.cancelled'), 'Ensemble');
             else {
                 log.warn('image flow failed:', errorMessage(err));
-                this.host.toast('error', errorMessage(err), 'Ensemble: no picture');
+                this.host.toast('error', errorMessage(err), t('ensemble.images.failedTitle'));
             }
             return '';
         } finally {
@@ -104,12 +107,43 @@ export class ImageFlow {
         return writePrompt(this.host, this.store.get().images, this.presets, target.subject, signal);
     }
 
+    /** Throws, in the user's words, why ST's Image Generation can't draw now; resolves when it can. */
+    private async stReady(): Promise<void> {
+        const status = await this.host.stImageGeneration.status();
+        switch (status.state) {
+            case 'ready': return;
+            case 'disabled': throw new EnsembleError('ST_IMAGE_DISABLED', t('ensemble.images.stDisabled'));
+            case 'missing': throw new EnsembleError('ST_IMAGE_MISSING', t('ensemble.images.stMissing'));
+            case 'unconfigured': {
+                const key = status.needs === 'key' ? 'ensemble.images.stNeedsKey' : status.needs === 'url' ? 'ensemble.images.stNeedsUrl' : 'ensemble.images.stNeedsExtras';
+                throw new EnsembleError('ST_IMAGE_UNCONFIGURED', t(key, { source: status.source }));
+            }
+        }
+    }
+
+    /** ST draws and stores the picture; its path is what the preview shows and the message keeps. */
+    private async drawWithSt(prompt: string, signal: AbortSignal): Promise<PreviewImage[]> {
+        try {
+            return [{ kind: 'stored', path: await this.host.stImageGeneration.draw(prompt, signal) }];
+        } catch (err) {
+            if (!(err instanceof EnsembleError)) throw err;
+            switch (err.code) {
+                case 'ST_IMAGE_DISABLED': throw new EnsembleError(err.code, t('ensemble.images.stDisabled'));
+                case 'ST_IMAGE_MISSING': throw new EnsembleError(err.code, t('ensemble.images.stMissing'));
+                case 'ST_IMAGE_FAILED': throw new EnsembleError(err.code, t('ensemble.images.stFailed'), { cause: err });
+                case 'IMAGE_CANCELLED': throw new EnsembleError(err.code, t('ensemble.images.cancelled'));
+                default: throw err;
+            }
+        }
+    }
+
     private async images(prompt: string, signal: AbortSignal, say: (m: string) => void): Promise<PreviewImage[]> {
+        if (this.store.get().images.imageSource === 'st') return this.drawWithSt(prompt, signal);
         const generated = await generateImages(imageApiConfig(this.store.get().images), prompt, {
             fetch: this.host.fetch,
             signal,
             onProgress: (p) => {
-                if (p.phase === 'retry') say(`The image API is busy; trying again (attempt ${p.attempt + 1})…`);
+                if (p.phase === 'retry') say(t('ensemble.images.apiRetry', { attempt: p.attempt + 1 }));
             },
         });
         // URL results are read into data URLs now, so the preview shows our own bytes and ST can store them.
@@ -119,26 +153,27 @@ export class ImageFlow {
     private async keep(target: Target, chatId: string | undefined, image: PreviewImage, prompt: string, signal: AbortSignal, say: (m: string) => void): Promise<string> {
         const name = target.character?.name ?? target.message.name;
         await this.untilIdle(chatId, signal, say);
+        // ST's Image Generation stored its picture already: the message keeps that path, nothing is uploaded again.
         const path = image.kind === 'data'
             ? await this.host.uploadImage(image.dataUrl, name, `ensemble_${Date.now()}`)
-            : image.url;
+            : image.kind === 'stored' ? image.path : image.url;
         // ST may have started again during the upload. After this wait nothing is awaited until the splice.
         await this.untilIdle(chatId, signal, say);
         // The source may have moved (messages above it deleted or added): find it by identity, never by a stale index.
         const index = this.host.chat().indexOf(target.message);
-        if (index < 0) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The message was deleted while the picture was being made; it was not added.');
+        if (index < 0) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.messageDeleted'));
         const message: HostMessage = {
             name,
             is_user: false,
             is_system: true,
-            mes: `[${name} sends a picture that contains: ${prompt}]`,
+            mes: t('ensemble.images.pictureMessage', { name, prompt }),
             send_date: Date.now(),
             original_avatar: target.character?.avatar,
             extra: { image: path, title: prompt, inline_image: false, ensemble: true, ...(image.kind === 'url' ? { image_source: 'remote' } : {}) },
         };
         if (target.message.force_avatar) message.force_avatar = target.message.force_avatar;
         await this.host.insertMessageAfter(index, message);
-        this.host.toast('success', image.kind === 'url' ? 'Picture added (kept as a remote URL; it may expire).' : 'Picture added as a hidden message; /unhide shows it to the model.', 'Ensemble');
+        this.host.toast('success', image.kind === 'url' ? t('ensemble.images.addedRemote') : t('ensemble.images.added'), 'Ensemble');
         return path;
     }
 
@@ -146,12 +181,12 @@ export class ImageFlow {
     private async untilIdle(chatId: string | undefined, signal: AbortSignal, say: (m: string) => void): Promise<void> {
         const left = () => this.host.chatId() !== chatId;
         if (this.host.isGenerating() && !left()) {
-            say(WAITING_FOR_ST);
+            say(waitingForSt());
             await waitUntil(() => left() || !this.host.isGenerating(), {
-                signal, cancelled: () => new EnsembleError('IMAGE_CANCELLED', 'Picture cancelled.'),
+                signal, cancelled: () => new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.cancelled')),
             });
-            say('Saving the picture…');
+            say(t('ensemble.images.saving'));
         }
-        if (left()) throw new EnsembleError('MESSAGE_NOT_FOUND', 'The chat changed while the picture was being made; it was not added.');
+        if (left()) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.chatChanged'));
     }
 }

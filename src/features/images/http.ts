@@ -3,6 +3,7 @@
  * deadlines, capped abortable body reads, and reading an API's error message. Web APIs only.
  */
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 
 /** Joins a base URL (trailing slashes dropped) and a path. */
 export const joinUrl = (base: string, path: string) => `${base.trim().replace(/\/+$/, '')}${path}`;
@@ -22,7 +23,7 @@ export function hostOf(url: string): string {
     try {
         return new URL(url).host || url;
     } catch {
-        return 'the configured URL';
+        return t('ensemble.images.configuredUrl');
     }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ImagesSettings } from '../../settings/schema';
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { MAX_IMAGE_BYTES, tooLarge } from './image-bytes';
 import { applyImageEvent, parseImagesJson, type GeneratedImage } from './image-response';
 import {
@@ -88,7 +89,6 @@ export function retryDelayMs(retry: number, retryAfter: string | null, random: (
 }
 
 
-const API = 'The image API';
 /** A whole non-streamed answer: n pictures in base64 plus room for the JSON around them. */
 const jsonLimit = (n: number) => Math.max(1, n) * Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 1024 * 1024;
 const SSE_EVENT_LIMIT = Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024;
@@ -104,13 +104,13 @@ interface Attempt {
 }
 
 function cancelled(): EnsembleError {
-    return new EnsembleError('IMAGE_CANCELLED', 'Image generation was cancelled.');
+    return new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.apiCancelled'));
 }
 
 function abortFailure(dl: Deadline, cfg: ImageApiConfig): EnsembleError {
     if (!dl.timedOut()) return cancelled();
     const limit = cfg.timeoutMs >= 1000 ? `${Math.round(cfg.timeoutMs / 1000)} s` : `${cfg.timeoutMs} ms`;
-    return new EnsembleError('IMAGE_TIMEOUT', `${API} did not answer within ${limit}.`);
+    return new EnsembleError('IMAGE_TIMEOUT', t('ensemble.images.apiTimeout', { limit }));
 }
 
 async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<never> {
@@ -118,14 +118,14 @@ async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<nev
     const said = message ? `: ${message}` : '.';
     const status = res.status;
     if (status === 401 || status === 403) {
-        const what = a.cfg.key.trim() ? 'refused the key' : 'needs a key, and none is set';
-        throw new EnsembleError('IMAGE_API_AUTH', `${API} ${what} (HTTP ${status})${said}`);
+        const key = a.cfg.key.trim() ? 'ensemble.images.apiKeyRefused' : 'ensemble.images.apiKeyMissing';
+        throw new EnsembleError('IMAGE_API_AUTH', t(key, { status, detail: said }));
     }
     const retryAfter = res.headers.get('retry-after');
-    if (status === 429) throw new EnsembleError('IMAGE_API_RATE_LIMITED', `${API} is rate-limiting requests (HTTP 429)${said}`, { retry: { after: retryAfter } });
-    if (status >= 500) throw new EnsembleError('IMAGE_API_HTTP', `${API} failed with HTTP ${status}${said}`, { retry: { after: retryAfter } });
-    const hint = status === 404 && !message ? ' Check the URL: it usually ends in /v1.' : '';
-    throw new EnsembleError('IMAGE_API_HTTP', `${API} refused the request (HTTP ${status})${said}${hint}`);
+    if (status === 429) throw new EnsembleError('IMAGE_API_RATE_LIMITED', t('ensemble.images.apiRateLimited', { detail: said }), { retry: { after: retryAfter } });
+    if (status >= 500) throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiServerError', { status, detail: said }), { retry: { after: retryAfter } });
+    if (status === 404 && !message) throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiNotFoundCheckUrl', { status }));
+    throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiRefused', { status, detail: said }));
 }
 
 async function readImages(res: Response, a: Attempt, signal: AbortSignal): Promise<GeneratedImage[]> {
@@ -140,7 +140,7 @@ async function readImages(res: Response, a: Attempt, signal: AbortSignal): Promi
     const onPartial = (index: number | undefined) =>
         a.progress({ attempt: a.number, phase: 'partial', detail: `partial picture ${(index ?? 0) + 1}` });
     for await (const ev of readSse(res.body, signal, SSE_EVENT_LIMIT)) applyImageEvent(ev, images, onPartial);
-    if (images.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', `${API}'s stream ended without a picture.`);
+    if (images.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.apiStreamEmpty'));
     return images;
 }
 
@@ -152,7 +152,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
             res = await abortable(a.deps.fetch(a.endpoint, { ...a.init, signal: dl.signal }), dl.signal);
         } catch (err) {
             if (dl.signal.aborted) throw abortFailure(dl, a.cfg);
-            const msg = `Could not reach the image API at ${hostOf(a.endpoint)}. Check the URL, that the server is running, and that it allows requests from this page (CORS).`;
+            const msg = t('ensemble.images.apiUnreachable', { host: hostOf(a.endpoint) });
             throw new EnsembleError('IMAGE_API_UNREACHABLE', msg, { cause: err, retry: { after: null } });
         }
         if (!res.ok) return await httpFailure(res, a, dl);
@@ -162,11 +162,11 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
             throw abortFailure(dl, a.cfg);
         }
         if (err instanceof BodyTooLargeError || err instanceof SseEventTooLargeError) {
-            throw tooLarge(`${API}'s answer`, err instanceof BodyTooLargeError ? err.declared : undefined, err instanceof BodyTooLargeError ? jsonLimit(a.cfg.n) : SSE_EVENT_LIMIT);
+            throw tooLarge(t('ensemble.images.subjectApiAnswer'), err instanceof BodyTooLargeError ? err.declared : undefined, err instanceof BodyTooLargeError ? jsonLimit(a.cfg.n) : SSE_EVENT_LIMIT);
         }
         if (err instanceof TypeError) {
             // The connection dropped while the body was being read.
-            throw new EnsembleError('IMAGE_API_UNREACHABLE', `The connection to the image API broke off before its answer was complete.`, { cause: err, retry: { after: null } });
+            throw new EnsembleError('IMAGE_API_UNREACHABLE', t('ensemble.images.apiBrokeOff'), { cause: err, retry: { after: null } });
         }
         throw err;
     } finally {
@@ -190,8 +190,8 @@ function scrub(err: unknown, redact: (s: string) => string): unknown {
  */
 export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: ImageApiDeps): Promise<GeneratedImage[]> {
     const base = cfg.url.trim();
-    if (!base) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'No image API URL is set. Add one in Extensions → Ensemble → Scene images.');
-    if (!isHttpUrl(base)) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'The image API URL must start with http:// or https://.');
+    if (!base) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.apiNoUrl'));
+    if (!isHttpUrl(base)) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.apiBadUrl'));
     const redact = redactor(cfg.key);
     const progress = (p: ImageProgress) => {
         try {
@@ -212,8 +212,8 @@ export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: 
             } catch (err) {
                 // Only a failure marked worth another attempt (network, 429, 5xx) is retried.
                 if (!(err instanceof EnsembleError) || !err.retry) throw err;
-                const tries = `${number} attempt${number === 1 ? '' : 's'}`;
-                if (number > cfg.retries) throw new EnsembleError(err.code, `${err.message} Gave up after ${tries}.`, { cause: err.cause });
+                const gaveUp = number === 1 ? t('ensemble.images.apiGaveUpOne') : t('ensemble.images.apiGaveUpMany', { count: number });
+                if (number > cfg.retries) throw new EnsembleError(err.code, `${err.message} ${gaveUp}`, { cause: err.cause });
                 const wait = retryDelayMs(number, err.retry.after);
                 progress({ attempt: number, phase: 'retry', detail: `${err.message} Retrying in ${(wait / 1000).toFixed(1)} s.` });
                 try {

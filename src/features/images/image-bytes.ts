@@ -1,4 +1,5 @@
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 
 /** Largest picture Ensemble accepts, decoded. */
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
@@ -29,17 +30,19 @@ export function sniffImageMime(bytes: Uint8Array): ImageMime | null {
 /** A short name for what non-picture data looks like, for the refusal message. */
 function describeNonImage(bytes: Uint8Array): string {
     const head = new TextDecoder().decode(bytes.subarray(0, 512)).replace(/^\uFEFF/, '').trimStart().toLowerCase();
-    if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return 'an SVG document';
-    if (/^<(!doctype html|html|head|body|script)/.test(head)) return 'an HTML page';
-    if (head.startsWith('<')) return 'an XML or HTML document';
-    return 'data that is not a PNG, JPEG, WEBP or GIF picture';
+    if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return t('ensemble.images.nonImageSvg');
+    if (/^<(!doctype html|html|head|body|script)/.test(head)) return t('ensemble.images.nonImageHtml');
+    if (head.startsWith('<')) return t('ensemble.images.nonImageXml');
+    return t('ensemble.images.nonImageData');
 }
 
 export const formatMb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function tooLarge(source: string, bytes: number | undefined, max: number): EnsembleError {
-    const size = bytes === undefined ? 'larger than' : `${formatMb(bytes)}, over`;
-    return new EnsembleError('IMAGE_TOO_LARGE', `${source} is ${size} the ${formatMb(max)} limit.`);
+    const message = bytes === undefined
+        ? t('ensemble.images.tooLargeUnknown', { source, max: formatMb(max) })
+        : t('ensemble.images.tooLargeKnown', { source, size: formatMb(bytes), max: formatMb(max) });
+    return new EnsembleError('IMAGE_TOO_LARGE', message);
 }
 
 /**
@@ -49,7 +52,7 @@ export function tooLarge(source: string, bytes: number | undefined, max: number)
 export function checkImageBytes(bytes: Uint8Array, source: string, max = MAX_IMAGE_BYTES): ImageMime {
     if (bytes.length > max) throw tooLarge(source, bytes.length, max);
     const mime = sniffImageMime(bytes);
-    if (!mime) throw new EnsembleError('IMAGE_UNSAFE', `${source} is ${describeNonImage(bytes)}, not a picture; it was refused.`);
+    if (!mime) throw new EnsembleError('IMAGE_UNSAFE', t('ensemble.images.notAPicture', { source, what: describeNonImage(bytes) }));
     return mime;
 }
 
@@ -97,7 +100,7 @@ export function imageFromBase64(raw: string, source: string, max = MAX_IMAGE_BYT
     // Far too long even allowing for line breaks: refuse before scanning it at all.
     if (base64DecodedLength(raw) > max * 1.5) throw tooLarge(source, base64DecodedLength(raw), max);
     const b64 = normaliseBase64(raw);
-    if (b64 === null) throw new EnsembleError('IMAGE_API_INVALID', `${source} is not valid base64.`);
+    if (b64 === null) throw new EnsembleError('IMAGE_API_INVALID', t('ensemble.images.notBase64', { source }));
     const estimate = base64DecodedLength(b64) - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
     if (estimate > max) throw tooLarge(source, estimate, max);
     const bytes = base64ToBytes(b64);

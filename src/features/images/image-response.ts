@@ -1,4 +1,5 @@
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { imageFromBase64, type ImageMime } from './image-bytes';
 import { apiErrorMessage, isHtml, isHttpUrl } from './http';
@@ -30,7 +31,6 @@ export const CompletedImageEventSchema = z.looseObject({
     revised_prompt: optText(),
 });
 
-const API = 'The image API';
 
 function invalid(message: string): EnsembleError {
     return new EnsembleError('IMAGE_API_INVALID', message);
@@ -39,57 +39,57 @@ function invalid(message: string): EnsembleError {
 function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
     const issue = error.issues[0];
     if (!issue) return '';
-    const path = issue.path.length ? issue.path.map(String).join('.') : 'the answer';
+    const path = issue.path.length ? issue.path.map(String).join('.') : t('ensemble.images.issueWholeAnswer');
     return ` (${path}: ${issue.message})`;
 }
 
 /** The scheme of a link, for messages, without the rest of it. */
 function schemeOf(url: string): string {
     const m = /^\s*([a-z][a-z0-9+.-]*):/i.exec(url);
-    return m?.[1] ? `a ${m[1].toLowerCase()}: link` : 'a relative link';
+    return m?.[1] ? t('ensemble.images.schemeLink', { scheme: m[1].toLowerCase() }) : t('ensemble.images.relativeLink');
 }
 
 /** A link the preview may load: absolute http(s) only (`javascript:`, `data:`, `file:`, relative → IMAGE_UNSAFE). */
-export function safeImageUrl(url: string, source = `${API}'s picture link`): string {
+export function safeImageUrl(url: string, source = t('ensemble.images.subjectApiPictureLink')): string {
     if (!isHttpUrl(url.trim())) {
-        throw new EnsembleError('IMAGE_UNSAFE', `${source} is ${schemeOf(url)}, not an http(s) address; it was refused.`);
+        throw new EnsembleError('IMAGE_UNSAFE', t('ensemble.images.unsafeLink', { source, scheme: schemeOf(url) }));
     }
     return new URL(url.trim()).href;
 }
 
 function toImage(item: ImageItem, index: number): GeneratedImage {
     const revised = item.revised_prompt ? { revisedPrompt: item.revised_prompt } : {};
-    if (item.b64_json) return { ...imageFromBase64(item.b64_json, `${API}'s picture ${index + 1}`), ...revised };
+    if (item.b64_json) return { ...imageFromBase64(item.b64_json, t('ensemble.images.subjectApiPicture', { number: index + 1 })), ...revised };
     if (item.url) return { kind: 'url', url: safeImageUrl(item.url), ...revised };
-    throw invalid(`${API}'s picture ${index + 1} has neither b64_json nor url.`);
+    throw invalid(t('ensemble.images.apiPictureEmpty', { number: index + 1 }));
 }
 
 function fromData(items: ImageItem[], offset: number): GeneratedImage[] {
     return items.map((item, i) => toImage(item, offset + i));
 }
 
-function reportedError(body: unknown, text: string, where: string): EnsembleError | undefined {
+function reportedError(body: unknown, text: string, streaming: boolean): EnsembleError | undefined {
     if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
-    const message = apiErrorMessage(text) ?? 'no details given';
-    return new EnsembleError('IMAGE_API_HTTP', `${API} reported an error${where}: ${message}`);
+    const error = apiErrorMessage(text) ?? t('ensemble.images.noDetails');
+    return new EnsembleError('IMAGE_API_HTTP', t(streaming ? 'ensemble.images.apiReportedStreaming' : 'ensemble.images.apiReported', { error }));
 }
 
 /** A complete (non-streamed) answer. `contentType` lets an HTML page be named as such. */
 export function parseImagesJson(text: string, contentType: string | null): GeneratedImage[] {
     if (isHtml(text, contentType)) {
-        throw invalid(`${API} answered with an HTML page, not JSON. Check the URL: it usually ends in /v1.`);
+        throw invalid(t('ensemble.images.apiHtml'));
     }
     let body: unknown;
     try {
         body = JSON.parse(text);
     } catch {
-        throw invalid(text.trim() ? `${API} answered with something that is not JSON.` : `${API} sent an empty answer.`);
+        throw invalid(text.trim() ? t('ensemble.images.apiNotJson') : t('ensemble.images.apiEmptyAnswer'));
     }
     const parsed = ImagesResponseSchema.safeParse(body);
     if (!parsed.success) {
-        throw reportedError(body, text, '') ?? invalid(`${API}'s answer is not an image result${firstIssue(parsed.error)}.`);
+        throw reportedError(body, text, false) ?? invalid(t('ensemble.images.apiNotImageResult', { issue: firstIssue(parsed.error) }));
     }
-    if (parsed.data.data.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', `${API} returned no picture.`);
+    if (parsed.data.data.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.apiNoPicture'));
     return fromData(parsed.data.data, 0);
 }
 
@@ -104,28 +104,28 @@ export function applyImageEvent(ev: SseEvent, out: GeneratedImage[], onPartial: 
     try {
         body = JSON.parse(data);
     } catch {
-        throw invalid(`${API}'s stream carried an event that is not JSON.`);
+        throw invalid(t('ensemble.images.apiStreamNotJson'));
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw invalid(`${API}'s stream carried an event that is not an object.`);
+        throw invalid(t('ensemble.images.apiStreamNotObject'));
     }
     const obj = body as Record<string, unknown>;
     const type = typeof obj.type === 'string' ? obj.type : ev.event !== 'message' ? ev.event : undefined;
-    const error = reportedError(body, data, ' while streaming');
-    if (error || type === 'error') throw error ?? new EnsembleError('IMAGE_API_HTTP', `${API} reported an error while streaming.`);
+    const error = reportedError(body, data, true);
+    if (error || type === 'error') throw error ?? new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiStreamError'));
     if (type === 'image_generation.partial_image') {
         const p = PartialImageEventSchema.safeParse({ ...obj, type });
-        if (!p.success) throw invalid(`${API}'s partial picture event is malformed${firstIssue(p.error)}.`);
+        if (!p.success) throw invalid(t('ensemble.images.apiStreamPartialMalformed', { issue: firstIssue(p.error) }));
         onPartial(p.data.partial_image_index);
     } else if (type === 'image_generation.completed') {
         const c = CompletedImageEventSchema.safeParse({ ...obj, type });
-        if (!c.success) throw invalid(`${API}'s completed picture event is malformed${firstIssue(c.error)}.`);
+        if (!c.success) throw invalid(t('ensemble.images.apiStreamCompletedMalformed', { issue: firstIssue(c.error) }));
         out.push(...fromData([c.data], out.length));
     } else if ('data' in obj) {
         const d = ImagesResponseSchema.safeParse(obj);
-        if (!d.success) throw invalid(`${API}'s streamed result is not an image result${firstIssue(d.error)}.`);
+        if (!d.success) throw invalid(t('ensemble.images.apiStreamNotImageResult', { issue: firstIssue(d.error) }));
         out.push(...fromData(d.data.data, out.length));
     } else if (type === undefined) {
-        throw invalid(`${API}'s stream carried an event without a type or data.`);
+        throw invalid(t('ensemble.images.apiStreamNoType'));
     }
 }

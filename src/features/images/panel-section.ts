@@ -2,6 +2,7 @@ import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { fillProfileSelect, pickedProfile } from '../../core/profile-select';
 import { listProfiles, refOf } from '../../core/profiles';
 
@@ -31,6 +32,19 @@ export function wireImagesSection(host: Host, store: SettingsStore, root: HTMLEl
     const profileSelect = root.querySelector<HTMLSelectElement>('[data-ens="prompt-profile"]');
     if (!section || !profileSelect) return;
     const fields = [...section.querySelectorAll<Field>('[data-ens-image]')];
+    const stStatus = section.querySelector<HTMLElement>('[data-ens="st-image-status"]');
+    let statusAsked = 0;
+    // Tells, while ST's Image Generation is the source, whether it can draw now and, if not, what to do.
+    const showStStatus = async () => {
+        if (!stStatus || store.get().images.imageSource !== 'st') return;
+        const asked = ++statusAsked;
+        const status = await host.stImageGeneration.status();
+        if (asked !== statusAsked) return;
+        stStatus.textContent = status.state === 'ready' ? t('ensemble.images.stReady', { source: status.source })
+            : status.state === 'disabled' ? t('ensemble.images.stDisabled')
+                : status.state === 'missing' ? t('ensemble.images.stMissing')
+                    : t(status.needs === 'key' ? 'ensemble.images.stNeedsKey' : status.needs === 'url' ? 'ensemble.images.stNeedsUrl' : 'ensemble.images.stNeedsExtras', { source: status.source });
+    };
 
     const render = () => {
         const s = store.get().images;
@@ -41,6 +55,8 @@ export function wireImagesSection(host: Host, store: SettingsStore, root: HTMLEl
         }
         fillProfileSelect(profileSelect, listProfiles(host), s.promptProfile);
         for (const row of section.querySelectorAll<HTMLElement>('[data-ens-when]')) row.hidden = row.dataset.ensWhen !== s.promptSource;
+        for (const row of section.querySelectorAll<HTMLElement>('[data-ens-image-when]')) row.hidden = row.dataset.ensImageWhen !== s.imageSource;
+        void showStStatus();
     };
 
     for (const field of fields) {
@@ -48,7 +64,7 @@ export function wireImagesSection(host: Host, store: SettingsStore, root: HTMLEl
             try {
                 store.update((s) => set(s.images, field.dataset.ensImage ?? '', valueOf(field)));
             } catch (err) {
-                host.toast('error', `That value was not saved: ${errorMessage(err)}`, 'Ensemble');
+                host.toast('error', t('ensemble.images.notSaved', { error: errorMessage(err) }), 'Ensemble');
                 render();
             }
         });

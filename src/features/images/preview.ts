@@ -1,5 +1,6 @@
 import type { Host } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { every } from '../../shared/wait';
 import previewHtml from '../../../templates/image-preview.html';
 import type { GeneratedImage } from './image-api';
@@ -12,8 +13,14 @@ export type PreviewChoice =
     | { action: 'newPrompt' }
     | { action: 'discard' };
 
-/** What the preview may show: our own data URLs, or an http(s) URL the API gave that CORS kept us from reading. */
-export type PreviewImage = Extract<GeneratedImage, { kind: 'data' }> | { kind: 'url'; url: string; corsBlocked: true };
+/**
+ * What the preview may show: our own data URLs, an http(s) URL the API gave that CORS kept us from reading, or a
+ * picture ST's Image Generation already stored (its path under the user's images, served by ST).
+ */
+export type PreviewImage =
+    | Extract<GeneratedImage, { kind: 'data' }>
+    | { kind: 'url'; url: string; corsBlocked: true }
+    | { kind: 'stored'; path: string };
 
 /**
  * The preview in ST's popup: the image(s), the editable prompt, and Accept / Regenerate / New prompt /
@@ -41,9 +48,9 @@ export async function showPreview(host: Host, images: readonly PreviewImage[], p
     };
     const shown = images.map((img, i) => {
         const el = root.ownerDocument.createElement('img');
-        el.src = img.kind === 'data' ? img.dataUrl : img.url;
+        el.src = img.kind === 'data' ? img.dataUrl : img.kind === 'stored' ? img.path : img.url;
         el.referrerPolicy = 'no-referrer';
-        el.alt = `Image ${i + 1}`;
+        el.alt = t('ensemble.images.previewImageAlt', { number: i + 1 });
         el.addEventListener('click', () => select(i));
         if (images.length > 1) {
             // A choice to make: reachable with Tab, picked with Enter or Space like a toggle button.
@@ -60,19 +67,25 @@ export async function showPreview(host: Host, images: readonly PreviewImage[], p
     select(0);
     box.append(...shown);
     if (images.some((i) => i.kind === 'url')) {
-        note.textContent = 'The image server does not allow reading this picture (CORS), so it can\'t be stored in SillyTavern: the chat will keep its URL, which may expire.';
+        note.textContent = t('ensemble.images.previewCorsNote');
+        note.hidden = false;
+    } else if (images.some((i) => i.kind === 'stored')) {
+        note.textContent = t('ensemble.images.previewStoredNote');
         note.hidden = false;
     } else if (images.length > 1) {
-        note.textContent = 'Click the picture to keep.';
+        note.textContent = t('ensemble.images.previewPick');
         note.hidden = false;
     }
     // While ST generates, a line says Accept will wait for it (the flow never inserts during a generation).
     const open = new AbortController();
     every(250, () => { busy.hidden = !host.isGenerating(); }, open.signal);
     const result = await host.popup(root, {
-        okButton: 'Accept',
-        cancelButton: 'Discard',
-        customButtons: [{ text: 'Regenerate', result: PREVIEW_RESULT.regenerate }, { text: 'New prompt', result: PREVIEW_RESULT.newPrompt }],
+        okButton: t('ensemble.images.previewAccept'),
+        cancelButton: t('ensemble.images.previewDiscard'),
+        customButtons: [
+            { text: t('ensemble.images.previewRegenerate'), result: PREVIEW_RESULT.regenerate },
+            { text: t('ensemble.images.previewNewPrompt'), result: PREVIEW_RESULT.newPrompt },
+        ],
         wide: true,
     }).finally(() => open.abort());
     switch (result) {

@@ -1,6 +1,7 @@
 import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { findProfile, listProfiles } from '../../core/profiles';
 import { type PresetCache, applyRoute, planFor } from '../../core/route';
@@ -23,21 +24,21 @@ export async function writePrompt(host: Host, settings: ImagesSettings, presets:
                 messages, { fetch: host.fetch, signal });
         case 'profile': {
             const profile = findProfile(listProfiles(host), settings.promptProfile);
-            if (!profile) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'Pick the Connection Profile that writes image prompts (Extensions → Ensemble → Scene images).');
+            if (!profile) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptPickProfile'));
             const plan = planFor(profile, { mainApi: 'openai', source: host.chatCompletionSource() });
-            if (plan.kind !== 'route') throw new EnsembleError('IMAGE_NOT_CONFIGURED', `Profile "${profile.name}" can't write image prompts: ${plan.reason}. Pick a Chat Completion profile.`);
+            if (plan.kind !== 'route') throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptProfileUnfit', { profile: profile.name, reason: plan.reason }));
             const body: Record<string, unknown> = { messages, stream: false, chat_completion_source: host.chatCompletionSource() };
             applyRoute(body, profile, await presets.get(profile.preset));
             // The panel's values win over the preset's sampling for this short, focused request.
             Object.assign(body, { temperature: settings.temperature, max_tokens: settings.maxTokens });
             const answer = CompletionSchema.safeParse(await host.chatCompletion(body, signal));
-            if (!answer.success) throw new EnsembleError('PROMPT_LLM_FAILED', `Profile "${profile.name}" answered without a message.`);
+            if (!answer.success) throw new EnsembleError('PROMPT_LLM_FAILED', t('ensemble.images.promptProfileNoMessage', { profile: profile.name }));
             return cleanPromptReply(answer.data.choices[0]?.message.content ?? '');
         }
         case 'current': {
             const [system, ...rest] = messages;
             const text = await host.generateRaw(rest.map((m) => m.content).join('\n\n'), system?.content ?? '', settings.maxTokens);
-            if (signal.aborted) throw new EnsembleError('IMAGE_CANCELLED', 'Cancelled.');
+            if (signal.aborted) throw new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.promptCancelled'));
             return cleanPromptReply(typeof text === 'string' ? text : '');
         }
     }

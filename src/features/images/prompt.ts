@@ -3,6 +3,7 @@
  * the reply, and a request to an OpenAI-compatible chat endpoint. Pure: `fetch` is passed in.
  */
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import {
     AbortedError, BodyTooLargeError, abortable, apiErrorMessage, hostOf, isHtml, isHttpUrl, joinUrl, jsonHeaders, readBytes,
@@ -77,7 +78,7 @@ export function cleanPromptReply(text: string): string {
     s = s.replace(/\s+/g, ' ').trim();
     const chars = Array.from(s);
     if (chars.length > MAX_PROMPT_CHARS) s = chars.slice(0, MAX_PROMPT_CHARS).join('').trimEnd();
-    if (!s) throw new EnsembleError('PROMPT_EMPTY', 'The text model returned an empty image prompt.');
+    if (!s) throw new EnsembleError('PROMPT_EMPTY', t('ensemble.images.promptEmpty'));
     return s;
 }
 
@@ -94,7 +95,6 @@ export const ChatCompletionSchema = z.looseObject({
     choices: z.array(z.looseObject({ message: z.looseObject({ content: z.string() }) })),
 });
 
-const LLM = 'The prompt model';
 const ANSWER_LIMIT = 4 * 1024 * 1024;
 
 function failed(message: string, cause?: unknown): EnsembleError {
@@ -102,24 +102,24 @@ function failed(message: string, cause?: unknown): EnsembleError {
 }
 
 function contentOf(text: string, contentType: string | null): string {
-    if (isHtml(text, contentType)) throw failed(`${LLM} answered with an HTML page, not JSON. Check the URL: it usually ends in /v1.`);
+    if (isHtml(text, contentType)) throw failed(t('ensemble.images.promptHtml'));
     let body: unknown;
     try {
         body = JSON.parse(text);
     } catch {
-        throw failed(`${LLM} answered with something that is not JSON.`);
+        throw failed(t('ensemble.images.promptNotJson'));
     }
     const parsed = ChatCompletionSchema.safeParse(body);
     if (parsed.success) {
         const first = parsed.data.choices[0];
         if (first) return first.message.content;
-        throw failed(`${LLM} returned no choices.`);
+        throw failed(t('ensemble.images.promptNoChoices'));
     }
     const reported = typeof body === 'object' && body !== null && 'error' in body ? apiErrorMessage(text) : undefined;
-    if (reported) throw failed(`${LLM} reported an error: ${reported}`);
+    if (reported) throw failed(t('ensemble.images.promptReported', { error: reported }));
     const choices = (body as { choices?: unknown } | null)?.choices;
-    if (Array.isArray(choices) && choices.length === 0) throw failed(`${LLM} returned no choices.`);
-    throw failed(`${LLM}'s answer has no message text.`);
+    if (Array.isArray(choices) && choices.length === 0) throw failed(t('ensemble.images.promptNoChoices'));
+    throw failed(t('ensemble.images.promptNoText'));
 }
 
 async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], deps: { fetch: typeof fetch; signal?: AbortSignal }): Promise<string> {
@@ -132,20 +132,20 @@ async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], dep
         res = await abortable(deps.fetch(endpoint, init), deps.signal);
     } catch (err) {
         if (deps.signal?.aborted) throw err;
-        throw failed(`Could not reach the prompt model at ${hostOf(endpoint)}. Check the URL and that the server is running.`, err);
+        throw failed(t('ensemble.images.promptUnreachable', { host: hostOf(endpoint) }), err);
     }
     if (!res.ok) {
         const message = await readErrorMessage(res, deps.signal);
-        const what = res.status === 401 || res.status === 403 ? ' (check its key)' : '';
-        throw failed(`${LLM} failed with HTTP ${res.status}${what}${message ? `: ${message}` : '.'}`);
+        const key = res.status === 401 || res.status === 403 ? 'ensemble.images.promptHttpKey' : 'ensemble.images.promptHttp';
+        throw failed(t(key, { status: res.status, detail: message ? `: ${message}` : '.' }));
     }
     let bytes: Uint8Array;
     try {
         bytes = await readBytes(res, ANSWER_LIMIT, deps.signal);
     } catch (err) {
-        if (err instanceof BodyTooLargeError) throw failed(`${LLM}'s answer is larger than 4 MB.`);
+        if (err instanceof BodyTooLargeError) throw failed(t('ensemble.images.promptTooLarge'));
         if (deps.signal?.aborted || err instanceof AbortedError) throw err;
-        throw failed(`The connection to the prompt model broke off before its answer was complete.`, err);
+        throw failed(t('ensemble.images.promptBrokeOff'), err);
     }
     return contentOf(new TextDecoder().decode(bytes), res.headers.get('content-type'));
 }
@@ -156,14 +156,14 @@ async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], dep
  * IMAGE_CANCELLED when `signal` aborts, IMAGE_NOT_CONFIGURED without a URL); no message contains the key.
  */
 export async function promptViaEndpoint(cfg: PromptEndpointConfig, messages: PromptMessage[], deps: { fetch: typeof fetch; signal?: AbortSignal }): Promise<string> {
-    if (!cfg.url.trim()) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'No prompt endpoint URL is set. Add one in Extensions → Ensemble → Scene images, or pick another prompt source.');
-    if (!isHttpUrl(cfg.url.trim())) throw new EnsembleError('IMAGE_NOT_CONFIGURED', 'The prompt endpoint URL must start with http:// or https://.');
+    if (!cfg.url.trim()) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptNoUrl'));
+    if (!isHttpUrl(cfg.url.trim())) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptBadUrl'));
     const redact = redactor(cfg.key);
     let content: string;
     try {
         content = await request(cfg, messages, deps);
     } catch (err) {
-        if (deps.signal?.aborted) throw new EnsembleError('IMAGE_CANCELLED', 'Writing the image prompt was cancelled.');
+        if (deps.signal?.aborted) throw new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.promptCancelled'));
         if (err instanceof EnsembleError && redact(err.message) !== err.message) throw new EnsembleError(err.code, redact(err.message));
         throw err;
     }

@@ -1,5 +1,6 @@
 import type { Host, HostCharacter, HostMessage } from '../../host/host';
 import { EnsembleError } from '../../shared/errors';
+import { t } from '../../shared/i18n';
 import { readCard } from '../../core/profiles';
 import type { PromptSubject } from './prompt';
 
@@ -41,10 +42,10 @@ export interface Target {
 export function targetOf(host: Host, index: number | undefined): Target {
     const chat = host.chat();
     const i = index ?? lastCharacterReply(chat);
-    if (i === undefined) throw new EnsembleError('MESSAGE_NOT_FOUND', 'There is no character message in this chat to picture.');
+    if (i === undefined) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.noCharacterMessage'));
     const message = chat[i];
-    if (!message) throw new EnsembleError('MESSAGE_NOT_FOUND', `There is no message #${i} in this chat.`);
-    if (!isCharacterReply(message)) throw new EnsembleError('MESSAGE_NOT_FOUND', `Message #${i} is not a character's reply; pick one of theirs.`);
+    if (!message) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.noSuchMessage', { index: i }));
+    if (!isCharacterReply(message)) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.notCharacterReply', { index: i }));
     const character = characterOf(host, message);
     const appearance = readCard(character).appearance ?? undefined;
     return {

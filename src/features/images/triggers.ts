@@ -1,5 +1,6 @@
 import type { Host } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
+import { t } from '../../shared/i18n';
 import type { ImageFlow } from './flow';
 import { isCharacterReply } from './subject';
 
@@ -12,7 +13,7 @@ const NEW_REPLY_TYPES = new Set([undefined, 'normal', 'group_chat']);
  * `/genimage` (aliases `/generateimage`, `/imggen`), the message-menu button, and auto mode.
  */
 export async function startImageTriggers(host: Host, store: SettingsStore, flow: ImageFlow): Promise<void> {
-    host.addMessageButton({ className: BUTTON_CLASS, title: 'Ensemble: picture this message', icon: 'fa-image' }, (id) => {
+    host.addMessageButton({ className: BUTTON_CLASS, title: t('ensemble.images.messageButton'), icon: 'fa-image' }, (id) => {
         void flow.run({ messageId: id });
     });
 
@@ -40,20 +41,17 @@ export async function startImageTriggers(host: Host, store: SettingsStore, flow:
     await host.registerSlashCommand({
         name: 'genimage',
         aliases: ['generateimage', 'imggen'],
-        helpString: 'Ensemble: a picture of a character message. The text LLM set in Extensions → Ensemble writes the image prompt, '
-            + 'the image API draws it, a preview lets you accept, regenerate, edit the prompt or discard. The picture is kept as a hidden '
-            + 'message after its source. Arguments: <code>mesid=N</code> (default: the last character message), <code>prompt=TEXT</code> '
-            + '(skip the LLM step), <code>quiet=true</code> (accept without a preview). Returns the stored image path.',
-        returns: 'the stored image path, or an empty string',
+        helpString: t('ensemble.images.commandHelp'),
+        returns: t('ensemble.images.commandReturns'),
         namedArgs: [
-            { name: 'mesid', description: 'message index (default: last character message)', type: 'number' },
-            { name: 'prompt', description: 'use this image prompt instead of asking the LLM', type: 'string' },
-            { name: 'quiet', description: 'accept the first picture without a preview', type: 'bool' },
+            { name: 'mesid', description: t('ensemble.images.commandArgMesid'), type: 'number' },
+            { name: 'prompt', description: t('ensemble.images.commandArgPrompt'), type: 'string' },
+            { name: 'quiet', description: t('ensemble.images.commandArgQuiet'), type: 'bool' },
         ],
         callback: async (named) => {
             const mesid = named.mesid === undefined || named.mesid === '' ? undefined : Number(named.mesid);
             if (mesid !== undefined && !Number.isInteger(mesid)) {
-                host.toast('error', `mesid must be a message number, not "${named.mesid}".`, '/genimage');
+                host.toast('error', t('ensemble.images.commandBadMesid', { value: named.mesid ?? '' }), '/genimage');
                 return '';
             }
             return flow.run({ messageId: mesid, prompt: named.prompt, quiet: named.quiet === 'true' });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ImageFlow, WAITING_FOR_ST } from '../../../src/features/images/flow';
+import { ImageFlow, waitingForSt } from '../../../src/features/images/flow';
 import { PREVIEW_RESULT } from '../../../src/features/images/preview';
 import { startImageTriggers, BUTTON_CLASS } from '../../../src/features/images/triggers';
 import { PresetCache } from '../../../src/core/route';
@@ -191,7 +191,7 @@ describe('pictures never race a generation', () => {
         expect(fake.inserts).toEqual([]);
         expect(fake.uploads).toEqual([]);
         expect(fake.chatState.saves).toBe(0);
-        expect(fake.progressLog.at(-1)).toMatchObject({ message: WAITING_FOR_ST, closed: false });
+        expect(fake.progressLog.at(-1)).toMatchObject({ message: waitingForSt(), closed: false });
         expect(shown).toBe(true);
         fake.generating = false;
         expect(await run).toMatch(/^user\/images\/Alice\/ensemble_\d+\.png$/);
@@ -236,7 +236,7 @@ describe('pictures never race a generation', () => {
         fake.generating = true;
         fake.popupAnswers.push(PREVIEW_RESULT.accept);
         const run = flow.run();
-        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST));
+        await vi.waitFor(() => expect(fake.progressLog.at(-1)?.message).toBe(waitingForSt()));
         return { fake, flow, run };
     }
 
@@ -282,7 +282,7 @@ describe('pictures never race a generation', () => {
         const turn = fake.sendAndGenerate('Hello, both.');
         await acceptedAWhileAgo(fake);
         expect(fake.inserts).toEqual([]);
-        expect(fake.progressLog.at(-1)?.message).toBe(WAITING_FOR_ST);
+        expect(fake.progressLog.at(-1)?.message).toBe(waitingForSt());
         releaseBob();
         await turn;
         await vi.waitFor(() => expect(fake.inserts).toHaveLength(2));
