@@ -1,9 +1,10 @@
 // Accessibility of Ensemble's own UI in real SillyTavern 1.12.6, checked with axe-core (WCAG 2.x A/AA and best
 // practices): the settings panel with every sub-drawer open (each prompt-source variant), the image preview popup
-// (two pictures, so the pick-one buttons show), the picture button in a message's menu, a character's Advanced Definitions and the group editor. Each state is
-// audited on its own, limited to Ensemble's elements: ST's markup around them is not ours to judge here.
-// Per state one line, `AXE  <state>: critical N · serious N · moderate N · minor N | rules: …`; a state passes with no
-// serious or critical violation. The full results go to .e2e-out/a11y-<state>.json.
+// (two pictures, so the pick-one buttons show), the picture button in a message's menu, a character's Advanced
+// Definitions and the group editor. Each state is audited on its own, limited to Ensemble's elements: ST's markup
+// around them is not ours to judge here. Per state one line, `AXE  <state>: critical N · serious N · moderate N ·
+// minor N | rules: … | needs review: …`, then one on contrast (how many texts measured, the lowest ratio, what axe could
+// not determine); a state passes with no serious or critical violation. Full results: .e2e-out/a11y-<state>.json.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -44,11 +45,15 @@ async function audit(page, state, include) {
                 data: [...n.any, ...n.all, ...n.none].map((c) => c.data).filter(Boolean),
             })),
         });
-        // resultTypes keeps one node per passed or undetermined rule: contrast runs again in full, to show what it measured,
-        // with ST's arrow picture on its dropdowns hidden (it sits beside the text, and axe gives up on any background picture).
-        const noArrow = Object.assign(document.createElement('style'), { textContent: 'select { background-image: none !important; }' });
-        document.head.append(noArrow);
-        const c = await window.axe.run({ include: include.map((s) => [s]) }, { runOnly: ['color-contrast'] }).finally(() => noArrow.remove());
+        // resultTypes keeps one node per passed or undetermined rule: contrast runs again in full, to show what it measured.
+        // Two nudges, neither changing a colour: ST's arrow picture on its dropdowns hidden (it sits beside the text, and
+        // axe gives up on any background picture), and an open popup given the top z-index (a modal <dialog> already is
+        // on top, in the browser's top layer, which axe's own stacking does not know, so it calls the text overlapped).
+        const nudge = Object.assign(document.createElement('style'), {
+            textContent: 'select { background-image: none !important; } dialog[open] { z-index: 2147483647 !important; }',
+        });
+        document.head.append(nudge);
+        const c = await window.axe.run({ include: include.map((s) => [s]) }, { runOnly: ['color-contrast'] }).finally(() => nudge.remove());
         const nodes = (k) => c[k].flatMap((v) => v.nodes.map((n) => ({ target: n.target.join(' '), ...n.any[0]?.data })));
         const contrast = { passes: nodes('passes'), incomplete: nodes('incomplete'), violations: nodes('violations') };
         return { violations: r.violations.map(shape), incomplete: r.incomplete.map(shape), passes: r.passes.map((v) => v.id), contrast };
@@ -58,7 +63,8 @@ async function audit(page, state, include) {
     fs.writeFileSync(path.join(outDir(), `a11y-${state.replace(/[^a-z0-9]+/gi, '-')}.json`), JSON.stringify(result, null, 2));
     const byImpact = Object.fromEntries(IMPACTS.map((i) => [i, violations.filter((v) => v.impact === i).length]));
     const rules = violations.map((v) => `${v.id}(${v.impact}, ${v.nodes.length} node${v.nodes.length === 1 ? '' : 's'})`).join(', ') || 'none';
-    const review = result.incomplete.map((v) => v.id).join(', ') || 'none';
+    // Contrast has its own line below, from the full run.
+    const review = result.incomplete.filter((v) => v.id !== 'color-contrast').map((v) => v.id).join(', ') || 'none';
     console.log(`AXE  ${state}: ${IMPACTS.map((i) => `${i} ${byImpact[i]}`).join(' · ')} | rules: ${rules} | needs review: ${review}`);
     const { contrast } = result;
     const measured = contrast.passes.filter((n) => n.contrastRatio);
