@@ -52,6 +52,9 @@ export function createUi(doc: Document, dom: HostDom) {
                 const button = doc.createElement('div');
                 button.className = `mes_button ${options.className} fa-solid ${options.icon} interactable`;
                 button.title = options.title;
+                // ST's interactable class gives Enter; the role and name tell a screen reader it is a named button.
+                button.setAttribute('role', 'button');
+                button.setAttribute('aria-label', options.title);
                 button.tabIndex = 0;
                 return button;
             };

@@ -177,6 +177,31 @@ await runSuite(st, checks, 'images-st', async (browser) => {
         await page.locator('#chat .mes[mesid="2"] .mes_img').waitFor({ timeout: 10_000 }).catch(() => {});
         await st.screenshot(page, path.join(outDir(), 'image-st-message.png'));
 
+        // The message button, with ST's Image Generation: on Alice's reply #1 → the picture right after it.
+        await page.locator('#chat .mes[mesid="1"] .extraMesButtonsHint').click();
+        await page.locator('#chat .mes[mesid="1"] .ensemble_genimage').click();
+        const byButton = await answerPreview(page, 'Accept');
+        await page.waitForFunction(() => SillyTavern.getContext().chat.length === 5, null, { timeout: 30_000 });
+        state = await chatState(page);
+        check('the message button draws through ST too: its picture lands right after message #1',
+            state.messages[2].image === byButton.images[0]?.src && /^\/user\/images\/Alice\//.test(state.messages[2].image ?? '') && state.messages[2].is_system && state.messages[3].image === saved,
+            state.messages.map((m) => `${m.name}:${m.image ?? m.mes.slice(0, 20)}`));
+
+        // Auto mode, with ST's Image Generation: a new reply gets its picture right after it.
+        await configureImages(st, page, { auto: true });
+        const beforeAuto = state.messages.length;
+        await page.locator('#send_textarea').fill('Tell me about moss.');
+        await page.locator('#send_but').click();
+        const byAuto = await answerPreview(page, 'Accept', { timeout: 90_000 });
+        await page.waitForFunction((n) => SillyTavern.getContext().chat.length === n + 3, beforeAuto, { timeout: 30_000 });
+        state = await chatState(page);
+        check('auto mode draws through ST too: one picture right after the new reply',
+            state.messages.at(-1).image === byAuto.images[0]?.src && /^\/user\/images\/Alice\//.test(state.messages.at(-1).image ?? '') && state.messages.at(-2).name === 'Alice' && !state.messages.at(-2).image,
+            state.messages.slice(-3).map((m) => `${m.name}:${m.image ?? m.mes.slice(0, 20)}`));
+        await configureImages(st, page, { auto: false });
+        await st.sleep(500);
+        check('the chat file holds all three pictures', [saved, byButton.images[0]?.src, byAuto.images[0]?.src].every((p) => p && (chatFile(state.chatId) ?? '').includes(p)), state.chatId);
+
         // (2) Image Generation disabled in Manage Extensions (ST reloads the page).
         await page.evaluate(async () => {
             const ext = await import('/scripts/extensions.js');

@@ -155,6 +155,7 @@ describe('createUi', () => {
         expect([...document.querySelectorAll('.mes')].map((m) => m.querySelectorAll('.ens_img').length)).toEqual([1, 1, 1, 1]);
         const first = document.querySelector('#chat .mes[mesid="0"] .extraMesButtons')?.firstElementChild as HTMLElement;
         expect([first.className, first.title, first.tabIndex]).toEqual(['mes_button ens_img fa-solid fa-image interactable', 'Picture', 0]);
+        expect([first.getAttribute('role'), first.getAttribute('aria-label')]).toEqual(['button', 'Picture']);
         document.querySelector<HTMLElement>('#chat .mes[mesid="1"] .ens_img')?.click();
         document.querySelector<HTMLElement>('#chat .mes[mesid="2"] .ens_img')?.click();
         expect(clicked).toEqual([1, 2]);
