@@ -30,6 +30,13 @@ describe('translation files', () => {
         }
     });
 
+    it.each(LOCALES)('%s translates every sentence (only names, codes and single words may read as in English)', (locale) => {
+        const data = read(`${locale}.json`);
+        const sentence = /\p{L}{3,}\s+\p{L}{3,}/u;
+        const untranslated = Object.keys(english).filter((k) => data[k] === english[k] && sentence.test(english[k]!.replace(/\{\w+\}/g, '')) && !/^[\p{Lu}\s—-]+$/u.test(english[k]!.replace(/[^\p{L}\s—-]/gu, '')));
+        expect(untranslated).toEqual([]);
+    });
+
     it('every key in the templates exists in English, and every English key is used', () => {
         const templates = readdirSync(join(__dirname, '../../templates')).map((f) => readFileSync(join(__dirname, '../../templates', f), 'utf8')).join('\n');
         const sources = [] as string[];
