@@ -35,7 +35,9 @@ await runSuite(st, checks, 'i18n', async (browser) => {
         const english = await page.locator('#ensemble_settings [data-ens-drawer="images"] > .ensemble-subdrawer-toggle b').textContent();
         check('in English first, the Scene images heading is English', english?.trim() === en['ensemble.panel.drawerImages'], english);
 
-        // Switch ST's UI language the way its own selector does (localStorage 'language'), then reload.
+        // Switch ST's UI language the way its own selector does (localStorage 'language'), then reload
+        // (ST's settings saved first: they are written through a 1 s debounce).
+        await st.flushSettings(page);
         await page.evaluate(() => localStorage.setItem('language', 'zh-cn'));
         await page.reload({ waitUntil: 'domcontentloaded' });
         await st.waitForReady(page);
@@ -77,7 +79,11 @@ await runSuite(st, checks, 'i18n', async (browser) => {
         await st.sendAndWait(page, '给我看看你的蕨类植物。', { expectReplies: 1 });
         const run = st.slash(page, '/genimage', { timeout: 60_000 });
         const dlg = page.locator('dialog.popup[open]:has(.ensemble-preview)');
-        await dlg.waitFor({ state: 'visible', timeout: 45_000 });
+        await dlg.waitFor({ state: 'visible', timeout: 45_000 }).catch(async (e) => {
+            const toasts = await page.evaluate(() => [...document.querySelectorAll('#toast-container .toast')].map((t) => t.textContent));
+            const chat = await page.evaluate(() => SillyTavern.getContext().chat.map((m) => `${m.name}:${String(m.mes).slice(0, 40)}`));
+            throw new Error(`no preview: ${e.message.split('\n')[0]}; toasts: ${JSON.stringify(toasts)}; chat: ${JSON.stringify(chat)}; console: ${JSON.stringify(s.console.slice(-12).map((c) => c.text.slice(0, 200)))}`);
+        });
         await dlg.locator('.ensemble-preview-images img').first().waitFor({ timeout: 30_000 }).catch(() => {});
         await st.sleep(400);
         await st.screenshot(page, path.join(outDir(), 'i18n-preview-zh-cn.png'));
