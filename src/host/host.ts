@@ -4,6 +4,8 @@
  * real ST 1.12.6; `tests/fakes/st-host.ts` implements it for unit tests.
  */
 
+import type { Words } from '../shared/i18n';
+
 /** A character as ST keeps it; only the fields Ensemble reads. `avatar` is the stable key. */
 export interface HostCharacter {
     avatar: string;
@@ -299,10 +301,10 @@ export interface Host {
     /** Points the target's "current chat" at `file` in memory and on disk (the card's or the group's file). */
     saveChatPointer(target: ChatTarget, file: string): Promise<void>;
     /**
-     * Whether ST's server still takes this page's requests: null when it does, else why not, in words for the
-     * user (another tab in this browser took over the session, the login expired, the server is down).
+     * Whether ST's server still takes this page's requests: null when it does, else why not (another tab in this
+     * browser took over the session, the login expired, the server is down), as words to say to the user or a client.
      */
-    sessionProblem(): Promise<string | null>;
+    sessionProblem(): Promise<Words | null>;
     /**
      * Posts `text` as the user's message in the open chat and runs ST's normal generation (a group turn in a
      * group chat); the messages ST added after the user's, in order (one per member who spoke).

@@ -1,4 +1,4 @@
-import { type MessageKey, t, translatedError } from '../shared/i18n';
+import { type MessageKey, type Words, translatedError } from '../shared/i18n';
 import type { ChatRef, ChatTarget, HostMessage, HostSocket } from './host';
 import { ctx } from './st-context';
 import { importStModule, importStRoot } from './st-modules';
@@ -21,14 +21,15 @@ interface GroupModule {
 interface StGroup { id: string; chat_id?: string; chats: string[] }
 
 /**
- * What ST's server answers a POST from a page whose CSRF token it no longer accepts, or a logged-out page. In the
- * user's language: the bridge panel shows it, and the server passes it on to the client whose request this tab refused.
+ * What ST's server answers a POST from a page whose CSRF token it no longer accepts, or a logged-out page. As words:
+ * the bridge panel says them in the user's language, the server passes them on (in English) to the client whose
+ * request this tab refused.
  */
 export const SESSION_PROBLEMS = {
-    takenOver: () => t('ensemble.host.sessionTakenOver'),
-    refused: (status: number) => t('ensemble.host.sessionRefused', { status }),
-    loggedOut: () => t('ensemble.host.sessionLoggedOut'),
-    unreachable: () => t('ensemble.host.sessionUnreachable'),
+    takenOver: (): Words => ({ key: 'ensemble.host.sessionTakenOver' }),
+    refused: (status: number): Words => ({ key: 'ensemble.host.sessionRefused', vars: { status } }),
+    loggedOut: (): Words => ({ key: 'ensemble.host.sessionLoggedOut' }),
+    unreachable: (): Words => ({ key: 'ensemble.host.sessionUnreachable' }),
 } as const;
 
 /** Waits until `ok()` holds, polling; throws after `ms`. */
@@ -163,7 +164,7 @@ export function createBridgeAccess(doc: Document) {
             if (!res.ok) throw translatedError('ST_REQUEST_FAILED', 'ensemble.errors.stChatUpdateFailed', { name: ch.name, status: res.status });
         },
 
-        async sessionProblem(): Promise<string | null> {
+        async sessionProblem(): Promise<Words | null> {
             // A POST is what ST's CSRF check guards; /api/ping has no POST route, so a usable session gets 404.
             let res: Response;
             try {

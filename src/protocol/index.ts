@@ -58,7 +58,7 @@ export const ExtensionFrameSchema = z.discriminatedUnion('type', [
     /** `session`: a background session the bridge server started itself (its own headless page), not a user's tab. */
     z.object({ type: z.literal('hello'), v: z.int(), token: z.string().check(z.maxLength(500)), tab: id(), version: z.string(), session: z.optional(z.boolean()) }),
     z.object({ type: z.literal('catalog'), models: z.array(ModelInfoSchema).check(z.maxLength(10_000)) }),
-    /** `unavailable`: why this tab can't serve now (its ST session refuses it), in words for the user; absent when it can. */
+    /** `unavailable`: why this tab can't serve now (its ST session refuses it), in English (the server passes it on to clients); absent when it can. */
     z.object({ type: z.literal('status'), busy: z.boolean(), queued: z.int(), unavailable: z.optional(z.string().check(z.maxLength(500))) }),
     /** New text since the last delta (not cumulative). */
     z.object({ type: z.literal('delta'), id: id(), text: z.string() }),

@@ -61,6 +61,29 @@ export function resetLocale(): void {
     currentLocale = 'en';
 }
 
+/**
+ * A sentence not yet put into words: the user reads it with `say` (their language), an API client with `inEnglish`.
+ * For text that goes both to Ensemble's panel and, through the bridge server, to API clients.
+ */
+export interface Words {
+    key: MessageKey;
+    vars?: MessageVars;
+}
+
+/** `words` in the user's language. */
+export function say(words: Words): string {
+    return t(words.key, words.vars);
+}
+
+/** `words` in English, whatever the user's language: what the bridge sends on to API clients. */
+export function inEnglish(words: Words): string {
+    return english(words.key, words.vars);
+}
+
+export function sameWords(a: Words | null, b: Words | null): boolean {
+    return a === b || (!!a && !!b && a.key === b.key && JSON.stringify(a.vars ?? {}) === JSON.stringify(b.vars ?? {}));
+}
+
 /** The text for `key` in the user's language, `{name}` placeholders filled from `vars` (values are never translated). */
 export function t(key: MessageKey, vars?: MessageVars): string {
     return fill(current[key] ?? englishTexts[key] ?? key, vars);

@@ -1,4 +1,5 @@
 import type { ChatRef, ChatTarget, HostMessage, HostSocket } from '../../src/host/host';
+import type { Words } from '../../src/shared/i18n';
 import { FakeStChat } from './st-host-chat';
 
 /** A WebSocket the test drives: `frames` is what the extension sent; `receive`/`open`/`drop` play the server. */
@@ -63,9 +64,9 @@ export class FakeStBridge extends FakeStChat {
     }
 
     /** What ST's server answers this page's POSTs with: null while its session works (sessionProblem). */
-    sessionRefusal: string | null = null;
+    sessionRefusal: Words | null = null;
     sessionChecks = 0;
-    async sessionProblem(): Promise<string | null> {
+    async sessionProblem(): Promise<Words | null> {
         this.sessionChecks++;
         return this.sessionRefusal;
     }

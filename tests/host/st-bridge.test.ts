@@ -22,6 +22,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostMessage } from '../../src/host/host';
 import { SESSION_PROBLEMS, createBridgeAccess } from '../../src/host/st-bridge';
+import { inEnglish } from '../../src/shared/i18n';
 import { EnsembleError } from '../../src/shared/errors';
 import { FakeSt, character, json, message, type StGroup } from '../fakes/st-globals';
 
@@ -124,13 +125,13 @@ describe('sessionProblem: a POST to /api/ping tells a usable session (404) from 
         ['a network error', () => { throw new TypeError('Failed to fetch'); }, SESSION_PROBLEMS.unreachable()],
     ])('%s', async (_what, answer, expected) => {
         st.onFetch = answer;
-        expect(await bridge.sessionProblem()).toBe(expected);
+        expect(await bridge.sessionProblem()).toEqual(expected);
         expect(st.calls.fetch[0]?.url).toBe('/api/ping');
         expect(st.calls.fetch[0]?.init).toMatchObject({ method: 'POST', headers: { 'X-CSRF-Token': 'token' } });
     });
 
     it('the refused message names the status and asks for a reload', () => {
-        expect(SESSION_PROBLEMS.refused(403)).toBe('SillyTavern refuses this tab\'s requests (HTTP 403); reload this tab');
+        expect(inEnglish(SESSION_PROBLEMS.refused(403))).toBe('SillyTavern refuses this tab\'s requests (HTTP 403); reload this tab');
     });
 });
 

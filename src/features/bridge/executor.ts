@@ -1,7 +1,7 @@
 import type { ChatTarget, Host, HostMessage } from '../../host/host';
 import type { BridgeErrorCode, ChatMessage, ExtensionFrame, ServerFrame } from '../../protocol';
 import { EnsembleError, type ErrorCode, englishMessage, errorMessage } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { type Words, inEnglish, sameWords, t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import type { Catalog } from './catalog';
 import { formatGroupReply, parseGroupReply, ReplyStream } from './reply-stream';
@@ -73,7 +73,7 @@ export class BridgeExecutor {
     /** The reply of the request in progress, as deltas; null between requests. */
     private stream: ReplyStream | null = null;
     /** Why this tab can't serve (its ST session refuses it); null while it can. */
-    unavailable: string | null = null;
+    unavailable: Words | null = null;
 
     get busy(): boolean {
         return this.running !== null;
@@ -104,13 +104,13 @@ export class BridgeExecutor {
     }
 
     private reportStatus(): void {
-        this.send({ type: 'status', busy: this.busy, queued: this.queue.length, ...(this.unavailable === null ? {} : { unavailable: this.unavailable }) });
+        this.send({ type: 'status', busy: this.busy, queued: this.queue.length, ...(this.unavailable === null ? {} : { unavailable: inEnglish(this.unavailable) }) });
     }
 
     /** Asks ST whether this page's session still works; reports a change to the server. Returns the problem, if any. */
-    async checkSession(): Promise<string | null> {
+    async checkSession(): Promise<Words | null> {
         const problem = await this.host.sessionProblem();
-        if (problem !== this.unavailable) {
+        if (!sameWords(problem, this.unavailable)) {
             this.unavailable = problem;
             this.reportStatus();
         }
@@ -141,7 +141,7 @@ export class BridgeExecutor {
         if (!target) throw new EnsembleError('BRIDGE_TARGET_NOT_FOUND', `No character or group "${request.model}" in this SillyTavern.`);
         // Before anything reaches ST: a tab whose session ST refuses hands the request back for another tab.
         const problem = await this.checkSession();
-        if (problem) throw new EnsembleError('BRIDGE_UNAVAILABLE', `This SillyTavern tab can't serve: ${problem}.`);
+        if (problem) throw new EnsembleError('BRIDGE_UNAVAILABLE', `This SillyTavern tab can't serve: ${inEnglish(problem)}.`);
         if (isSideTask(request.messages, this.sideTasks())) return { text: await this.runSideTask(request) };
         const turns = request.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
         const last = turns.at(-1);

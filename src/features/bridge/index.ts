@@ -15,7 +15,7 @@ import { compilePatterns } from './side-tasks';
 import { VERSION } from '../../shared/version';
 import type { RequestRouter } from '../../core/route';
 import { startNextChat } from './nextchat';
-import { t } from '../../shared/i18n';
+import { say, t } from '../../shared/i18n';
 
 /** Where versions before the server kept the index of bridge chats: ST's settings (migrated once, then removed). */
 export const OLD_INDEX_KEY = `${MODULE_NAME}_bridge_sessions`;
@@ -26,7 +26,7 @@ function describe(status: BridgeStatus, executor: BridgeExecutor, sessions: numb
     switch (status.state) {
         case 'connected':
             if (sessions > 0) return t(sessions === 1 ? 'ensemble.bridge.statusStandbyOne' : 'ensemble.bridge.statusStandbyMany', { count: sessions });
-            if (executor.unavailable) return t('ensemble.bridge.statusNotServing', { reason: executor.unavailable });
+            if (executor.unavailable) return t('ensemble.bridge.statusNotServing', { reason: say(executor.unavailable) });
             if (executor.queued) return t(executor.busy ? 'ensemble.bridge.statusConnectedBusyQueued' : 'ensemble.bridge.statusConnectedQueued', { count: executor.queued });
             return t(executor.busy ? 'ensemble.bridge.statusConnectedBusy' : 'ensemble.bridge.statusConnected');
         case 'connecting': return t('ensemble.bridge.statusConnecting');

@@ -8,7 +8,7 @@ import { compilePatterns } from '../../../src/features/bridge/side-tasks';
 import { DEFAULT_SIDE_TASK_PATTERNS } from '../../../src/settings/schema';
 import type { ChatMessage, ExtensionFrame } from '../../../src/protocol';
 import { FakeStHost } from '../../fakes/st-host';
-import { resetLocale, translatedError, useLocale } from '../../../src/shared/i18n';
+import { resetLocale, say, translatedError, useLocale } from '../../../src/shared/i18n';
 import { ALICE, BOB, CAROL, scenario, startController } from '../profiles/scenario';
 
 type Request = Parameters<BridgeExecutor['enqueue']>[0];
@@ -200,9 +200,23 @@ describe('BridgeExecutor', () => {
         }
     });
 
+    it('why a tab cannot serve goes to the server in English, whatever language the user reads it in', async () => {
+        const { fake, executor, sent, done } = setup();
+        useLocale('de-de', { 'ensemble.host.sessionTakenOver': 'ein anderer Tab hat die Sitzung übernommen' });
+        try {
+            fake.sessionRefusal = { key: 'ensemble.host.sessionTakenOver' };
+            executor.enqueue(req('r1', [user('hi')]));
+            expect(await done('r1')).toMatchObject({ type: 'fail', code: 'unavailable', message: expect.stringMatching(/took over the session/) });
+            expect(sent.filter((f) => f.type === 'status').at(-1)).toMatchObject({ unavailable: expect.stringMatching(/^another SillyTavern tab .* took over the session/) });
+            expect(say(executor.unavailable!)).toBe('ein anderer Tab hat die Sitzung übernommen');
+        } finally {
+            resetLocale();
+        }
+    });
+
     it('a tab whose ST session refuses it hands the request back before touching ST, and says so in its status', async () => {
         const { fake, executor, sent, done } = setup();
-        fake.sessionRefusal = 'another SillyTavern tab in this browser took over the session; use that tab or reload this one';
+        fake.sessionRefusal = { key: 'ensemble.host.sessionTakenOver' };
         executor.enqueue(req('r1', [user('hi')]));
         expect(await done('r1')).toMatchObject({ type: 'fail', code: 'unavailable', message: expect.stringMatching(/took over the session/) });
         expect(fake.opened).toEqual([]);
