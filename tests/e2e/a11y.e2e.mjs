@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { startImageServer } from './image-server.mjs';
-import { configureImages, createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
+import { configureImages, imageServerFields, createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('a11y');
@@ -85,10 +85,7 @@ await runSuite(st, checks, 'a11y', async (browser) => {
         const { page } = await st.openST(browser);
         await setupConnection(st, page);
         await installEnsemble(st, page);
-        await configureImages(st, page, {
-            promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
-            imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0, n: 2,
-        });
+        await configureImages(st, page, imageServerFields(images, { n: 2 }));
 
         // 1. The panel, every sub-drawer open; the prompt writer's fields differ per source, so each source once.
         for (const name of ['profiles', 'images', 'bridge', 'nextchat']) await openEnsembleSection(st, page, name);

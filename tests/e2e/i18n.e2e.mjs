@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startImageServer } from './image-server.mjs';
-import { ROOT, configureImages, createChecks, installEnsemble, loadRig, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
+import { ROOT, configureImages, imageServerFields, createChecks, installEnsemble, loadRig, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('i18n');
@@ -28,10 +28,7 @@ await runSuite(st, checks, 'i18n', async (browser) => {
         const page = s.page;
         await setupConnection(st, page);
         await installEnsemble(st, page);
-        await configureImages(st, page, {
-            promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
-            imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0,
-        });
+        await configureImages(st, page, imageServerFields(images));
         const english = await page.locator('#ensemble_settings [data-ens-drawer="images"] > .ensemble-subdrawer-toggle b').textContent();
         check('in English first, the Scene images heading is English', english?.trim() === en['ensemble.panel.drawerImages'], english);
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startImageServer } from './image-server.mjs';
-import { configureImages, createChecks, installEnsemble, installRaceProbes, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
+import { configureImages, imageServerFields, createChecks, installEnsemble, installRaceProbes, loadRig, openCharacter, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('images race');
@@ -92,10 +92,7 @@ await runSuite(st, checks, 'images race', async (browser) => {
         const page = s.page;
         await setupConnection(st, page);
         await installEnsemble(st, page);
-        await configureImages(st, page, {
-            promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
-            imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0, auto: true,
-        });
+        await configureImages(st, page, imageServerFields(images, { auto: true }));
         await st.openAiDrawer(page);
         await page.locator('#stream_toggle').setChecked(true);
         await st.closeAiDrawer(page);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startImageServer } from './image-server.mjs';
-import { configureImages, createChecks, installEnsemble, loadRig, outDir, runSuite, setupConnection } from './lib.mjs';
+import { configureImages, imageServerFields, createChecks, installEnsemble, loadRig, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('images');
@@ -58,10 +58,7 @@ await runSuite(st, checks, 'images', async (browser) => {
         let page = s.page;
         await setupConnection(st, page);
         await installEnsemble(st, page);
-        await configureImages(st, page, {
-            promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
-            imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0,
-        });
+        await configureImages(st, page, imageServerFields(images));
 
         // A 5-message chat with Alice: user, Alice, user, Alice, user.
         await page.evaluate(async () => {

@@ -123,6 +123,17 @@ export async function openEnsembleSection(st, page, name) {
     if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
 }
 
+/**
+ * Scene images pointed at the suites' image server (tests/e2e/image-server.mjs): its prompt LLM (gpt-c, its own key)
+ * and its image API (img-model, 256x256, no retries); `extra` adds or overrides fields.
+ */
+export function imageServerFields(images, extra = {}) {
+    return {
+        promptSource: 'endpoint', 'promptEndpoint.url': `${images.base}/v1`, 'promptEndpoint.model': 'gpt-c', 'promptEndpoint.key': 'sk-prompt',
+        imageUrl: `${images.base}/v1`, imageModel: 'img-model', imageKey: 'sk-image', size: '256x256', retries: 0, ...extra,
+    };
+}
+
 export async function configureImages(st, page, fields) {
     await openEnsembleSection(st, page, 'images');
     for (const [k, v] of Object.entries(fields)) await setImageField(page, k, v);
