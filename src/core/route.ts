@@ -3,7 +3,7 @@
  * presets it reads, the rewrite itself, and the one listener of CHAT_COMPLETION_SETTINGS_READY.
  */
 import type { Host } from '../host/host';
-import { errorMessage } from '../shared/errors';
+import { englishMessage } from '../shared/errors';
 import { t } from '../shared/i18n';
 import { log } from '../shared/log';
 import * as z from '../shared/zod';
@@ -143,7 +143,7 @@ export class PresetCache {
                 this.loaded = true;
                 this.missing.clear();
             })
-            .catch((err) => log.warn('could not read Chat Completion presets:', errorMessage(err)))
+            .catch((err) => log.warn('could not read Chat Completion presets:', englishMessage(err)))
             .finally(() => { this.loading = null; });
         return this.loading;
     }

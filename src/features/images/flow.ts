@@ -1,7 +1,7 @@
 import type { Host, HostMessage, Progress } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
-import { EnsembleError, errorMessage } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { EnsembleError, englishMessage, errorMessage } from '../../shared/errors';
+import { t, translatedError } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import { waitUntil } from '../../shared/wait';
 import type { PresetCache } from '../../core/route';
@@ -81,7 +81,7 @@ export class ImageFlow {
                     continue;
                 }
                 const chosen = images[choice.index] ?? images[0];
-                if (!chosen) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.nothingToKeep'));
+                if (!chosen) throw translatedError('IMAGE_API_EMPTY', 'ensemble.images.nothingToKeep');
                 working(t('ensemble.images.saving'));
                 return await this.keep(target, chatId, chosen, choice.prompt, abort.signal, working);
             }
@@ -89,7 +89,7 @@ export class ImageFlow {
             const cancelled = err instanceof EnsembleError && err.code === 'IMAGE_CANCELLED';
             if (cancelled) this.host.toast('info', t('ensemble.images.cancelled'), 'Ensemble');
             else {
-                log.warn('image flow failed:', errorMessage(err));
+                log.warn('image flow failed:', englishMessage(err));
                 this.host.toast('error', errorMessage(err), t('ensemble.images.failedTitle'));
             }
             return '';
@@ -112,11 +112,11 @@ export class ImageFlow {
         const status = await this.host.stImageGeneration.status();
         switch (status.state) {
             case 'ready': return;
-            case 'disabled': throw new EnsembleError('ST_IMAGE_DISABLED', t('ensemble.images.stDisabled'));
-            case 'missing': throw new EnsembleError('ST_IMAGE_MISSING', t('ensemble.images.stMissing'));
+            case 'disabled': throw translatedError('ST_IMAGE_DISABLED', 'ensemble.images.stDisabled');
+            case 'missing': throw translatedError('ST_IMAGE_MISSING', 'ensemble.images.stMissing');
             case 'unconfigured': {
                 const key = status.needs === 'key' ? 'ensemble.images.stNeedsKey' : status.needs === 'url' ? 'ensemble.images.stNeedsUrl' : 'ensemble.images.stNeedsExtras';
-                throw new EnsembleError('ST_IMAGE_UNCONFIGURED', t(key, { source: status.source }));
+                throw translatedError('ST_IMAGE_UNCONFIGURED', key, { source: status.source });
             }
         }
     }
@@ -128,10 +128,10 @@ export class ImageFlow {
         } catch (err) {
             if (!(err instanceof EnsembleError)) throw err;
             switch (err.code) {
-                case 'ST_IMAGE_DISABLED': throw new EnsembleError(err.code, t('ensemble.images.stDisabled'));
-                case 'ST_IMAGE_MISSING': throw new EnsembleError(err.code, t('ensemble.images.stMissing'));
-                case 'ST_IMAGE_FAILED': throw new EnsembleError(err.code, t('ensemble.images.stFailed'), { cause: err });
-                case 'IMAGE_CANCELLED': throw new EnsembleError(err.code, t('ensemble.images.cancelled'));
+                case 'ST_IMAGE_DISABLED': throw translatedError(err.code, 'ensemble.images.stDisabled');
+                case 'ST_IMAGE_MISSING': throw translatedError(err.code, 'ensemble.images.stMissing');
+                case 'ST_IMAGE_FAILED': throw translatedError(err.code, 'ensemble.images.stFailed', undefined, { cause: err });
+                case 'IMAGE_CANCELLED': throw translatedError(err.code, 'ensemble.images.cancelled');
                 default: throw err;
             }
         }
@@ -161,7 +161,7 @@ export class ImageFlow {
         await this.untilIdle(chatId, signal, say);
         // The source may have moved (messages above it deleted or added): find it by identity, never by a stale index.
         const index = this.host.chat().indexOf(target.message);
-        if (index < 0) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.messageDeleted'));
+        if (index < 0) throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.images.messageDeleted');
         const message: HostMessage = {
             name,
             is_user: false,
@@ -183,10 +183,10 @@ export class ImageFlow {
         if (this.host.isGenerating() && !left()) {
             say(waitingForSt());
             await waitUntil(() => left() || !this.host.isGenerating(), {
-                signal, cancelled: () => new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.cancelled')),
+                signal, cancelled: () => translatedError('IMAGE_CANCELLED', 'ensemble.images.cancelled'),
             });
             say(t('ensemble.images.saving'));
         }
-        if (left()) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.chatChanged'));
+        if (left()) throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.images.chatChanged');
     }
 }

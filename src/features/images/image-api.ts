@@ -4,7 +4,7 @@
  */
 import type { ImagesSettings } from '../../settings/schema';
 import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { t, translatedError } from '../../shared/i18n';
 import { MAX_IMAGE_BYTES, tooLarge } from './image-bytes';
 import { applyImageEvent, parseImagesJson, type GeneratedImage } from './image-response';
 import {
@@ -104,13 +104,13 @@ interface Attempt {
 }
 
 function cancelled(): EnsembleError {
-    return new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.apiCancelled'));
+    return translatedError('IMAGE_CANCELLED', 'ensemble.images.apiCancelled');
 }
 
 function abortFailure(dl: Deadline, cfg: ImageApiConfig): EnsembleError {
     if (!dl.timedOut()) return cancelled();
     const limit = cfg.timeoutMs >= 1000 ? `${Math.round(cfg.timeoutMs / 1000)} s` : `${cfg.timeoutMs} ms`;
-    return new EnsembleError('IMAGE_TIMEOUT', t('ensemble.images.apiTimeout', { limit }));
+    return translatedError('IMAGE_TIMEOUT', 'ensemble.images.apiTimeout', { limit });
 }
 
 async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<never> {
@@ -119,13 +119,13 @@ async function httpFailure(res: Response, a: Attempt, dl: Deadline): Promise<nev
     const status = res.status;
     if (status === 401 || status === 403) {
         const key = a.cfg.key.trim() ? 'ensemble.images.apiKeyRefused' : 'ensemble.images.apiKeyMissing';
-        throw new EnsembleError('IMAGE_API_AUTH', t(key, { status, detail: said }));
+        throw translatedError('IMAGE_API_AUTH', key, { status, detail: said });
     }
     const retryAfter = res.headers.get('retry-after');
-    if (status === 429) throw new EnsembleError('IMAGE_API_RATE_LIMITED', t('ensemble.images.apiRateLimited', { detail: said }), { retry: { after: retryAfter } });
-    if (status >= 500) throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiServerError', { status, detail: said }), { retry: { after: retryAfter } });
-    if (status === 404 && !message) throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiNotFoundCheckUrl', { status }));
-    throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiRefused', { status, detail: said }));
+    if (status === 429) throw translatedError('IMAGE_API_RATE_LIMITED', 'ensemble.images.apiRateLimited', { detail: said }, { retry: { after: retryAfter } });
+    if (status >= 500) throw translatedError('IMAGE_API_HTTP', 'ensemble.images.apiServerError', { status, detail: said }, { retry: { after: retryAfter } });
+    if (status === 404 && !message) throw translatedError('IMAGE_API_HTTP', 'ensemble.images.apiNotFoundCheckUrl', { status });
+    throw translatedError('IMAGE_API_HTTP', 'ensemble.images.apiRefused', { status, detail: said });
 }
 
 async function readImages(res: Response, a: Attempt, signal: AbortSignal): Promise<GeneratedImage[]> {
@@ -140,7 +140,7 @@ async function readImages(res: Response, a: Attempt, signal: AbortSignal): Promi
     const onPartial = (index: number | undefined) =>
         a.progress({ attempt: a.number, phase: 'partial', detail: `partial picture ${(index ?? 0) + 1}` });
     for await (const ev of readSse(res.body, signal, SSE_EVENT_LIMIT)) applyImageEvent(ev, images, onPartial);
-    if (images.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.apiStreamEmpty'));
+    if (images.length === 0) throw translatedError('IMAGE_API_EMPTY', 'ensemble.images.apiStreamEmpty');
     return images;
 }
 
@@ -166,7 +166,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
         }
         if (err instanceof TypeError) {
             // The connection dropped while the body was being read.
-            throw new EnsembleError('IMAGE_API_UNREACHABLE', t('ensemble.images.apiBrokeOff'), { cause: err, retry: { after: null } });
+            throw translatedError('IMAGE_API_UNREACHABLE', 'ensemble.images.apiBrokeOff', undefined, { cause: err, retry: { after: null } });
         }
         throw err;
     } finally {
@@ -190,8 +190,8 @@ function scrub(err: unknown, redact: (s: string) => string): unknown {
  */
 export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: ImageApiDeps): Promise<GeneratedImage[]> {
     const base = cfg.url.trim();
-    if (!base) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.apiNoUrl'));
-    if (!isHttpUrl(base)) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.apiBadUrl'));
+    if (!base) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.apiNoUrl');
+    if (!isHttpUrl(base)) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.apiBadUrl');
     const redact = redactor(cfg.key);
     const progress = (p: ImageProgress) => {
         try {

@@ -1,5 +1,5 @@
 import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { t, translatedError } from '../../shared/i18n';
 
 /** Largest picture Ensemble accepts, decoded. */
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
@@ -52,7 +52,7 @@ export function tooLarge(source: string, bytes: number | undefined, max: number)
 export function checkImageBytes(bytes: Uint8Array, source: string, max = MAX_IMAGE_BYTES): ImageMime {
     if (bytes.length > max) throw tooLarge(source, bytes.length, max);
     const mime = sniffImageMime(bytes);
-    if (!mime) throw new EnsembleError('IMAGE_UNSAFE', t('ensemble.images.notAPicture', { source, what: describeNonImage(bytes) }));
+    if (!mime) throw translatedError('IMAGE_UNSAFE', 'ensemble.images.notAPicture', { source, what: describeNonImage(bytes) });
     return mime;
 }
 
@@ -100,7 +100,7 @@ export function imageFromBase64(raw: string, source: string, max = MAX_IMAGE_BYT
     // Far too long even allowing for line breaks: refuse before scanning it at all.
     if (base64DecodedLength(raw) > max * 1.5) throw tooLarge(source, base64DecodedLength(raw), max);
     const b64 = normaliseBase64(raw);
-    if (b64 === null) throw new EnsembleError('IMAGE_API_INVALID', t('ensemble.images.notBase64', { source }));
+    if (b64 === null) throw translatedError('IMAGE_API_INVALID', 'ensemble.images.notBase64', { source });
     const estimate = base64DecodedLength(b64) - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
     if (estimate > max) throw tooLarge(source, estimate, max);
     const bytes = base64ToBytes(b64);

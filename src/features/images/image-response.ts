@@ -1,5 +1,5 @@
 import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { t, translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { imageFromBase64, type ImageMime } from './image-bytes';
 import { apiErrorMessage, isHtml, isHttpUrl } from './http';
@@ -52,7 +52,7 @@ function schemeOf(url: string): string {
 /** A link the preview may load: absolute http(s) only (`javascript:`, `data:`, `file:`, relative → IMAGE_UNSAFE). */
 export function safeImageUrl(url: string, source = t('ensemble.images.subjectApiPictureLink')): string {
     if (!isHttpUrl(url.trim())) {
-        throw new EnsembleError('IMAGE_UNSAFE', t('ensemble.images.unsafeLink', { source, scheme: schemeOf(url) }));
+        throw translatedError('IMAGE_UNSAFE', 'ensemble.images.unsafeLink', { source, scheme: schemeOf(url) });
     }
     return new URL(url.trim()).href;
 }
@@ -71,7 +71,7 @@ function fromData(items: ImageItem[], offset: number): GeneratedImage[] {
 function reportedError(body: unknown, text: string, streaming: boolean): EnsembleError | undefined {
     if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
     const error = apiErrorMessage(text) ?? t('ensemble.images.noDetails');
-    return new EnsembleError('IMAGE_API_HTTP', t(streaming ? 'ensemble.images.apiReportedStreaming' : 'ensemble.images.apiReported', { error }));
+    return translatedError('IMAGE_API_HTTP', streaming ? 'ensemble.images.apiReportedStreaming' : 'ensemble.images.apiReported', { error });
 }
 
 /** A complete (non-streamed) answer. `contentType` lets an HTML page be named as such. */
@@ -89,7 +89,7 @@ export function parseImagesJson(text: string, contentType: string | null): Gener
     if (!parsed.success) {
         throw reportedError(body, text, false) ?? invalid(t('ensemble.images.apiNotImageResult', { issue: firstIssue(parsed.error) }));
     }
-    if (parsed.data.data.length === 0) throw new EnsembleError('IMAGE_API_EMPTY', t('ensemble.images.apiNoPicture'));
+    if (parsed.data.data.length === 0) throw translatedError('IMAGE_API_EMPTY', 'ensemble.images.apiNoPicture');
     return fromData(parsed.data.data, 0);
 }
 
@@ -112,7 +112,7 @@ export function applyImageEvent(ev: SseEvent, out: GeneratedImage[], onPartial: 
     const obj = body as Record<string, unknown>;
     const type = typeof obj.type === 'string' ? obj.type : ev.event !== 'message' ? ev.event : undefined;
     const error = reportedError(body, data, true);
-    if (error || type === 'error') throw error ?? new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.apiStreamError'));
+    if (error || type === 'error') throw error ?? translatedError('IMAGE_API_HTTP', 'ensemble.images.apiStreamError');
     if (type === 'image_generation.partial_image') {
         const p = PartialImageEventSchema.safeParse({ ...obj, type });
         if (!p.success) throw invalid(t('ensemble.images.apiStreamPartialMalformed', { issue: firstIssue(p.error) }));

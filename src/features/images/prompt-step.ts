@@ -1,7 +1,6 @@
 import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
-import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { findProfile, listProfiles } from '../../core/profiles';
 import { type PresetCache, applyRoute, planFor } from '../../core/route';
@@ -24,21 +23,21 @@ export async function writePrompt(host: Host, settings: ImagesSettings, presets:
                 messages, { fetch: host.fetch, signal });
         case 'profile': {
             const profile = findProfile(listProfiles(host), settings.promptProfile);
-            if (!profile) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptPickProfile'));
+            if (!profile) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptPickProfile');
             const plan = planFor(profile, { mainApi: 'openai', source: host.chatCompletionSource() });
-            if (plan.kind !== 'route') throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptProfileUnfit', { profile: profile.name, reason: plan.reason }));
+            if (plan.kind !== 'route') throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptProfileUnfit', { profile: profile.name, reason: plan.reason });
             const body: Record<string, unknown> = { messages, stream: false, chat_completion_source: host.chatCompletionSource() };
             applyRoute(body, profile, await presets.get(profile.preset));
             // The panel's values win over the preset's sampling for this short, focused request.
             Object.assign(body, { temperature: settings.temperature, max_tokens: settings.maxTokens });
             const answer = CompletionSchema.safeParse(await host.chatCompletion(body, signal));
-            if (!answer.success) throw new EnsembleError('PROMPT_LLM_FAILED', t('ensemble.images.promptProfileNoMessage', { profile: profile.name }));
+            if (!answer.success) throw translatedError('PROMPT_LLM_FAILED', 'ensemble.images.promptProfileNoMessage', { profile: profile.name });
             return cleanPromptReply(answer.data.choices[0]?.message.content ?? '');
         }
         case 'current': {
             const [system, ...rest] = messages;
             const text = await host.generateRaw(rest.map((m) => m.content).join('\n\n'), system?.content ?? '', settings.maxTokens);
-            if (signal.aborted) throw new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.promptCancelled'));
+            if (signal.aborted) throw translatedError('IMAGE_CANCELLED', 'ensemble.images.promptCancelled');
             return cleanPromptReply(typeof text === 'string' ? text : '');
         }
     }

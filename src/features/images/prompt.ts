@@ -3,7 +3,7 @@
  * the reply, and a request to an OpenAI-compatible chat endpoint. Pure: `fetch` is passed in.
  */
 import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { t, translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import {
     AbortedError, BodyTooLargeError, abortable, apiErrorMessage, hostOf, isHtml, isHttpUrl, joinUrl, jsonHeaders, readBytes,
@@ -78,7 +78,7 @@ export function cleanPromptReply(text: string): string {
     s = s.replace(/\s+/g, ' ').trim();
     const chars = Array.from(s);
     if (chars.length > MAX_PROMPT_CHARS) s = chars.slice(0, MAX_PROMPT_CHARS).join('').trimEnd();
-    if (!s) throw new EnsembleError('PROMPT_EMPTY', t('ensemble.images.promptEmpty'));
+    if (!s) throw translatedError('PROMPT_EMPTY', 'ensemble.images.promptEmpty');
     return s;
 }
 
@@ -156,14 +156,14 @@ async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], dep
  * IMAGE_CANCELLED when `signal` aborts, IMAGE_NOT_CONFIGURED without a URL); no message contains the key.
  */
 export async function promptViaEndpoint(cfg: PromptEndpointConfig, messages: PromptMessage[], deps: { fetch: typeof fetch; signal?: AbortSignal }): Promise<string> {
-    if (!cfg.url.trim()) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptNoUrl'));
-    if (!isHttpUrl(cfg.url.trim())) throw new EnsembleError('IMAGE_NOT_CONFIGURED', t('ensemble.images.promptBadUrl'));
+    if (!cfg.url.trim()) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptNoUrl');
+    if (!isHttpUrl(cfg.url.trim())) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptBadUrl');
     const redact = redactor(cfg.key);
     let content: string;
     try {
         content = await request(cfg, messages, deps);
     } catch (err) {
-        if (deps.signal?.aborted) throw new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.promptCancelled'));
+        if (deps.signal?.aborted) throw translatedError('IMAGE_CANCELLED', 'ensemble.images.promptCancelled');
         if (err instanceof EnsembleError && redact(err.message) !== err.message) throw new EnsembleError(err.code, redact(err.message));
         throw err;
     }

@@ -1,5 +1,4 @@
-import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { t, translatedError } from '../../shared/i18n';
 import { MAX_IMAGE_BYTES, imageFromBytes, tooLarge, type ImageData } from './image-bytes';
 import { safeImageUrl } from './image-response';
 import { AbortedError, BodyTooLargeError, abortable, hostOf, readBytes } from './http';
@@ -25,18 +24,18 @@ export async function resolveImageUrl(url: string, deps: ResolveImageDeps): Prom
     const href = safeImageUrl(url, t('ensemble.images.subjectPictureLink'));
     const max = deps.maxBytes ?? MAX_IMAGE_BYTES;
     const source = t('ensemble.images.subjectPictureAt', { host: hostOf(href) });
-    const cancelled = () => new EnsembleError('IMAGE_CANCELLED', t('ensemble.images.downloadCancelled'));
+    const cancelled = () => translatedError('IMAGE_CANCELLED', 'ensemble.images.downloadCancelled');
     let res: Response;
     try {
         res = await abortable(deps.fetch(href, { mode: 'cors', credentials: 'omit', signal: deps.signal }), deps.signal);
     } catch (err) {
         if (deps.signal?.aborted || err instanceof AbortedError) throw cancelled();
         if (err instanceof TypeError) return { kind: 'url', url: href, corsBlocked: true };
-        throw new EnsembleError('IMAGE_API_UNREACHABLE', t('ensemble.images.downloadUnreachable', { host: hostOf(href) }), { cause: err });
+        throw translatedError('IMAGE_API_UNREACHABLE', 'ensemble.images.downloadUnreachable', { host: hostOf(href) }, { cause: err });
     }
     if (!res.ok) {
         void res.body?.cancel().catch(() => undefined);
-        throw new EnsembleError('IMAGE_API_HTTP', t('ensemble.images.downloadHttp', { host: hostOf(href), status: res.status }));
+        throw translatedError('IMAGE_API_HTTP', 'ensemble.images.downloadHttp', { host: hostOf(href), status: res.status });
     }
     let bytes: Uint8Array;
     try {
@@ -44,7 +43,7 @@ export async function resolveImageUrl(url: string, deps: ResolveImageDeps): Prom
     } catch (err) {
         if (deps.signal?.aborted || err instanceof AbortedError) throw cancelled();
         if (err instanceof BodyTooLargeError) throw tooLarge(source, err.declared, max);
-        throw new EnsembleError('IMAGE_API_UNREACHABLE', t('ensemble.images.downloadBrokeOff', { host: hostOf(href) }), { cause: err });
+        throw translatedError('IMAGE_API_UNREACHABLE', 'ensemble.images.downloadBrokeOff', { host: hostOf(href) }, { cause: err });
     }
     return imageFromBytes(bytes, source, max);
 }

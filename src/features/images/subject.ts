@@ -1,6 +1,5 @@
 import type { Host, HostCharacter, HostMessage } from '../../host/host';
-import { EnsembleError } from '../../shared/errors';
-import { t } from '../../shared/i18n';
+import { translatedError } from '../../shared/i18n';
 import { readCard } from '../../core/profiles';
 import type { PromptSubject } from './prompt';
 
@@ -42,10 +41,10 @@ export interface Target {
 export function targetOf(host: Host, index: number | undefined): Target {
     const chat = host.chat();
     const i = index ?? lastCharacterReply(chat);
-    if (i === undefined) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.noCharacterMessage'));
+    if (i === undefined) throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.images.noCharacterMessage');
     const message = chat[i];
-    if (!message) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.noSuchMessage', { index: i }));
-    if (!isCharacterReply(message)) throw new EnsembleError('MESSAGE_NOT_FOUND', t('ensemble.images.notCharacterReply', { index: i }));
+    if (!message) throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.images.noSuchMessage', { index: i });
+    if (!isCharacterReply(message)) throw translatedError('MESSAGE_NOT_FOUND', 'ensemble.images.notCharacterReply', { index: i });
     const character = characterOf(host, message);
     const appearance = readCard(character).appearance ?? undefined;
     return {

@@ -192,8 +192,12 @@ describe('in the user\'s language', () => {
         });
         const { fake, flow } = setup();
         fake.sd.disabled = true;
+        const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
         await flow.run();
         expect(fake.toasts.at(-1)).toMatchObject({ level: 'error', message: 'Bildgenerierung ist deaktiviert.', title: 'Ensemble: kein Bild' });
+        // The console (what a user pastes into a bug report) keeps English.
+        expect(warn.mock.calls.map((c) => c.join(' ')).join('\n')).toMatch(/image flow failed: SillyTavern's Image Generation is disabled/);
+        warn.mockRestore();
         fake.sd.disabled = false;
         fake.popupAnswers.push(PREVIEW_RESULT.discard);
         await flow.run({ prompt: 'p' });

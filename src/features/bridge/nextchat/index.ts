@@ -1,9 +1,9 @@
 import type { Host, HostCharacter } from '../../../host/host';
 import type { ModelInfo } from '../../../protocol';
 import type { SettingsStore } from '../../../settings/store';
-import { EnsembleError, errorMessage } from '../../../shared/errors';
+import { errorMessage } from '../../../shared/errors';
 import { textOption } from '../../../shared/dom-options';
-import { t } from '../../../shared/i18n';
+import { t, translatedError } from '../../../shared/i18n';
 import * as z from '../../../shared/zod';
 import nextchatSection from '../../../../templates/nextchat-section.html';
 import { patternError } from '../side-tasks';
@@ -27,7 +27,7 @@ const title = () => t('ensemble.nextchat.toastTitle');
  */
 export function cardOf(ch: HostCharacter): CardV2Data & { avatar: string } {
     const parsed = CardV2DataSchema.safeParse({ ...(ch.data ?? {}), name: ch.name });
-    if (!parsed.success) throw new EnsembleError('CARD_INVALID', t('ensemble.nextchat.cardMalformed', { name: ch.name, error: z.prettifyError(parsed.error) }));
+    if (!parsed.success) throw translatedError('CARD_INVALID', 'ensemble.nextchat.cardMalformed', { name: ch.name, error: z.prettifyError(parsed.error) });
     return { ...structuredClone(parsed.data), avatar: ch.avatar };
 }
 
