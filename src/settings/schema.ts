@@ -1,6 +1,6 @@
 import * as z from '../shared/zod';
 
-export const SETTINGS_VERSION = 1;
+export const SETTINGS_VERSION = 2;
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 
@@ -117,8 +117,15 @@ export function defaultSettings(): Settings {
 /** Brings older stored shapes up to SETTINGS_VERSION. Unknown versions are left for the schema to reject. */
 export function migrate(raw: unknown): unknown {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-    const obj = raw as Record<string, unknown>;
+    let obj = raw as Record<string, unknown>;
     // v0: the pre-release shape had no version field.
-    if (!('version' in obj)) return { ...obj, version: 1 };
+    if (!('version' in obj)) obj = { ...obj, version: 1 };
+    // v1 → v2: v1 stored its NextChat default, http://localhost:3000, with every save, so that value says nothing
+    // about what the user chose: it becomes '' (the default that follows the name ST is opened at).
+    if (obj.version === 1) {
+        const bridge = obj.bridge;
+        const stale = typeof bridge === 'object' && bridge !== null && (bridge as Record<string, unknown>).nextchatUrl === 'http://localhost:3000';
+        obj = { ...obj, version: 2, ...(stale ? { bridge: { ...(bridge as object), nextchatUrl: '' } } : {}) };
+    }
     return obj;
 }

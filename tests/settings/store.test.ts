@@ -32,6 +32,15 @@ describe('SettingsStore loading', () => {
         expect(fake.counts.settingsSaves).toBe(0);
     });
 
+    it('v1 → v2: the old NextChat default stored by every v1 save becomes "not entered"; an address the user typed stays', () => {
+        const old = storeWith({ version: 1, bridge: { nextchatUrl: 'http://localhost:3000', autoConnect: true } }).store.get();
+        expect(old.version).toBe(2);
+        expect(old.bridge.nextchatUrl).toBe('');
+        expect(storeWith({ version: 1, bridge: { nextchatUrl: 'http://192.168.1.5:3000' } }).store.get().bridge.nextchatUrl).toBe('http://192.168.1.5:3000');
+        // Entered again under v2, the same address is the user's choice.
+        expect(storeWith({ version: 2, bridge: { nextchatUrl: 'http://localhost:3000' } }).store.get().bridge.nextchatUrl).toBe('http://localhost:3000');
+    });
+
     it('migrates the pre-release shape without a version field (v0) to the current version', () => {
         const { fake, store } = storeWith({ profiles: { notify: false } });
         expect(store.get().version).toBe(SETTINGS_VERSION);
@@ -43,7 +52,7 @@ describe('SettingsStore loading', () => {
     it.each([
         ['a field of the wrong type', { version: 1, profiles: { enabled: 'yes' } }, 'profiles.enabled'],
         ['a string instead of an object', 'garbage', 'expected object'],
-        ['an unknown future version', { version: 2, profiles: {} }, 'version'],
+        ['an unknown future version', { version: 3, profiles: {} }, 'version'],
         ['an out-of-range timeout', { version: 1, profiles: { switchTimeoutMs: 5 } }, 'switchTimeoutMs'],
     ])('falls back to defaults on %s, warns, and keeps the broken value as a backup', (_what, raw, mentioned) => {
         let result: ReturnType<typeof storeWith> | undefined;

@@ -149,7 +149,7 @@ describe('the NextChat address', () => {
     function open(stOrigin: string, stored?: string) {
         const { fake, sources, setApi } = setup();
         fake.stOrigin = stOrigin;
-        fake.writeSettings('ensemble', { version: 1, ...(stored === undefined ? {} : { bridge: { nextchatUrl: stored } }) });
+        fake.writeSettings('ensemble', { version: 2, ...(stored === undefined ? {} : { bridge: { nextchatUrl: stored } }) });
         setApi({ url: 'http://127.0.0.1:5181', key: 'sk-shared' });
         const store = new SettingsStore(fake);
         const container = fake.document.createElement('div');
