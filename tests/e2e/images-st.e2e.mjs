@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { RIG, configureImages, createChecks, installEnsemble, loadRig, openCharacter, outDir, runSuite, setupConnection } from './lib.mjs';
+import { RIG, configureImages, createChecks, installEnsemble, loadRig, openCharacter, openEnsembleSection, outDir, runSuite, setupConnection } from './lib.mjs';
 
 const st = await loadRig();
 const checks = createChecks('images-st');
@@ -121,6 +121,13 @@ await runSuite(st, checks, 'images-st', async (browser) => {
         await setupConnection(st, page);
         await installEnsemble(st, page);
         await configureImages(st, page, { promptSource: 'current', imageSource: 'st' });
+        // Only the chosen sources' fields show: with ST drawing, none of the image API's; with ST's connection, no prompt URL.
+        await openEnsembleSection(st, page, 'images');
+        const shown = await page.evaluate(() => Object.fromEntries(['imageUrl', 'imageKey', 'imageModel', 'size', 'timeoutMs', 'promptEndpoint.url', 'imageSource']
+            .map((f) => [f, document.querySelector(`#ensemble_settings [data-ens-image="${f}"]`)?.checkVisibility() ?? null])));
+        check('the panel shows the picture source, and hides the image API\'s and the prompt endpoint\'s fields',
+            shown.imageSource === true && ['imageUrl', 'imageKey', 'imageModel', 'size', 'timeoutMs', 'promptEndpoint.url'].every((f) => shown[f] === false), shown);
+        await st.closeExtensionsDrawer(page);
 
         // ST's Image Generation on its OpenAI source, with ST's OpenAI key, as the user sets them up.
         await st.stApi(page, '/api/secrets/write', { key: 'api_key_openai', value: DALLE_KEY });

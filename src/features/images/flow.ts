@@ -19,6 +19,12 @@ export interface ImageRequest {
     quiet?: boolean;
 }
 
+/**
+ * The picture message's text: chat content the model reads once the message is unhidden, so it stays in one
+ * language whatever the user's screen shows (as ST's own Image Generation writes it).
+ */
+export const pictureMessage = (name: string, prompt: string): string => `[${name} sends a picture that contains: ${prompt}]`;
+
 /** The progress notice while an accepted picture waits for ST. */
 export const waitingForSt = (): string => t('ensemble.images.waitingForSt');
 
@@ -166,7 +172,7 @@ export class ImageFlow {
             name,
             is_user: false,
             is_system: true,
-            mes: t('ensemble.images.pictureMessage', { name, prompt }),
+            mes: pictureMessage(name, prompt),
             send_date: Date.now(),
             original_avatar: target.character?.avatar,
             extra: { image: path, title: prompt, inline_image: false, ensemble: true, ...(image.kind === 'url' ? { image_source: 'remote' } : {}) },

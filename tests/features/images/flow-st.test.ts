@@ -183,6 +183,15 @@ describe('the image source setting', () => {
 describe('in the user\'s language', () => {
     afterEach(() => { resetLocale(); });
 
+    it('the picture message itself (chat content the model reads) stays English; the toast follows the locale', async () => {
+        useLocale('de-de', { 'ensemble.images.added': 'Bild hinzugefügt.' });
+        const { fake, flow } = setup();
+        fake.popupAnswers.push(PREVIEW_RESULT.accept);
+        await flow.run({ prompt: 'a glowing fern' });
+        expect(fake.chat()[2]?.mes).toBe('[Alice sends a picture that contains: a glowing fern]');
+        expect(fake.toastsOf('success').at(-1)).toBe('Bild hinzugefügt.');
+    });
+
     it('the toast, the preview buttons and the panel come from the loaded locale', async () => {
         useLocale('de-de', {
             'ensemble.images.stDisabled': 'Bildgenerierung ist deaktiviert.',
