@@ -3,8 +3,8 @@
  * `sleep` are passed in, as openai-node does, so it runs in node, the browser and tests alike.
  */
 import type { ImagesSettings } from '../../settings/schema';
-import { EnsembleError } from '../../shared/errors';
-import { t, translatedError } from '../../shared/i18n';
+import { EnsembleError, errorMessage } from '../../shared/errors';
+import { type Words, inEnglish, say, t, translatedError } from '../../shared/i18n';
 import { MAX_IMAGE_BYTES, tooLarge } from './image-bytes';
 import { applyImageEvent, parseImagesJson, type GeneratedImage } from './image-response';
 import {
@@ -152,8 +152,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
             res = await abortable(a.deps.fetch(a.endpoint, { ...a.init, signal: dl.signal }), dl.signal);
         } catch (err) {
             if (dl.signal.aborted) throw abortFailure(dl, a.cfg);
-            const msg = t('ensemble.images.apiUnreachable', { host: hostOf(a.endpoint) });
-            throw new EnsembleError('IMAGE_API_UNREACHABLE', msg, { cause: err, retry: { after: null } });
+            throw translatedError('IMAGE_API_UNREACHABLE', 'ensemble.images.apiUnreachable', { host: hostOf(a.endpoint) }, { cause: err, retry: { after: null } });
         }
         if (!res.ok) return await httpFailure(res, a, dl);
         return await readImages(res, a, dl.signal);
@@ -178,7 +177,7 @@ async function attempt(a: Attempt): Promise<GeneratedImage[]> {
 function scrub(err: unknown, redact: (s: string) => string): unknown {
     if (!(err instanceof Error) || redact(err.message) === err.message) return err;
     const code = err instanceof EnsembleError ? err.code : 'IMAGE_API_INVALID';
-    return new EnsembleError(code, redact(err.message));
+    return new EnsembleError(code, redact(err.message), { userMessage: redact(errorMessage(err)) });
 }
 
 /**
@@ -212,8 +211,10 @@ export async function generateImages(cfg: ImageApiConfig, prompt: string, deps: 
             } catch (err) {
                 // Only a failure marked worth another attempt (network, 429, 5xx) is retried.
                 if (!(err instanceof EnsembleError) || !err.retry) throw err;
-                const gaveUp = number === 1 ? t('ensemble.images.apiGaveUpOne') : t('ensemble.images.apiGaveUpMany', { count: number });
-                if (number > cfg.retries) throw new EnsembleError(err.code, `${err.message} ${gaveUp}`, { cause: err.cause });
+                if (number > cfg.retries) {
+                    const gaveUp: Words = number === 1 ? { key: 'ensemble.images.apiGaveUpOne' } : { key: 'ensemble.images.apiGaveUpMany', vars: { count: number } };
+                    throw new EnsembleError(err.code, `${err.message} ${inEnglish(gaveUp)}`, { cause: err.cause, userMessage: `${err.userMessage} ${say(gaveUp)}` });
+                }
                 const wait = retryDelayMs(number, err.retry.after);
                 progress({ attempt: number, phase: 'retry', detail: `${err.message} Retrying in ${(wait / 1000).toFixed(1)} s.` });
                 try {

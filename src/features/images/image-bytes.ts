@@ -39,10 +39,9 @@ function describeNonImage(bytes: Uint8Array): string {
 export const formatMb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function tooLarge(source: string, bytes: number | undefined, max: number): EnsembleError {
-    const message = bytes === undefined
-        ? t('ensemble.images.tooLargeUnknown', { source, max: formatMb(max) })
-        : t('ensemble.images.tooLargeKnown', { source, size: formatMb(bytes), max: formatMb(max) });
-    return new EnsembleError('IMAGE_TOO_LARGE', message);
+    return bytes === undefined
+        ? translatedError('IMAGE_TOO_LARGE', 'ensemble.images.tooLargeUnknown', { source, max: formatMb(max) })
+        : translatedError('IMAGE_TOO_LARGE', 'ensemble.images.tooLargeKnown', { source, size: formatMb(bytes), max: formatMb(max) });
 }
 
 /**

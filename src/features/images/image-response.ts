@@ -1,5 +1,5 @@
 import { EnsembleError } from '../../shared/errors';
-import { t, translatedError } from '../../shared/i18n';
+import { type MessageKey, type MessageVars, t, translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { imageFromBase64, type ImageMime } from './image-bytes';
 import { apiErrorMessage, isHtml, isHttpUrl } from './http';
@@ -32,8 +32,8 @@ export const CompletedImageEventSchema = z.looseObject({
 });
 
 
-function invalid(message: string): EnsembleError {
-    return new EnsembleError('IMAGE_API_INVALID', message);
+function invalid(key: MessageKey, vars?: MessageVars): EnsembleError {
+    return translatedError('IMAGE_API_INVALID', key, vars);
 }
 
 function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
@@ -61,7 +61,7 @@ function toImage(item: ImageItem, index: number): GeneratedImage {
     const revised = item.revised_prompt ? { revisedPrompt: item.revised_prompt } : {};
     if (item.b64_json) return { ...imageFromBase64(item.b64_json, t('ensemble.images.subjectApiPicture', { number: index + 1 })), ...revised };
     if (item.url) return { kind: 'url', url: safeImageUrl(item.url), ...revised };
-    throw invalid(t('ensemble.images.apiPictureEmpty', { number: index + 1 }));
+    throw invalid('ensemble.images.apiPictureEmpty', { number: index + 1 });
 }
 
 function fromData(items: ImageItem[], offset: number): GeneratedImage[] {
@@ -77,17 +77,17 @@ function reportedError(body: unknown, text: string, streaming: boolean): Ensembl
 /** A complete (non-streamed) answer. `contentType` lets an HTML page be named as such. */
 export function parseImagesJson(text: string, contentType: string | null): GeneratedImage[] {
     if (isHtml(text, contentType)) {
-        throw invalid(t('ensemble.images.apiHtml'));
+        throw invalid('ensemble.images.apiHtml');
     }
     let body: unknown;
     try {
         body = JSON.parse(text);
     } catch {
-        throw invalid(text.trim() ? t('ensemble.images.apiNotJson') : t('ensemble.images.apiEmptyAnswer'));
+        throw invalid(text.trim() ? 'ensemble.images.apiNotJson' : 'ensemble.images.apiEmptyAnswer');
     }
     const parsed = ImagesResponseSchema.safeParse(body);
     if (!parsed.success) {
-        throw reportedError(body, text, false) ?? invalid(t('ensemble.images.apiNotImageResult', { issue: firstIssue(parsed.error) }));
+        throw reportedError(body, text, false) ?? invalid('ensemble.images.apiNotImageResult', { issue: firstIssue(parsed.error) });
     }
     if (parsed.data.data.length === 0) throw translatedError('IMAGE_API_EMPTY', 'ensemble.images.apiNoPicture');
     return fromData(parsed.data.data, 0);
@@ -104,10 +104,10 @@ export function applyImageEvent(ev: SseEvent, out: GeneratedImage[], onPartial: 
     try {
         body = JSON.parse(data);
     } catch {
-        throw invalid(t('ensemble.images.apiStreamNotJson'));
+        throw invalid('ensemble.images.apiStreamNotJson');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw invalid(t('ensemble.images.apiStreamNotObject'));
+        throw invalid('ensemble.images.apiStreamNotObject');
     }
     const obj = body as Record<string, unknown>;
     const type = typeof obj.type === 'string' ? obj.type : ev.event !== 'message' ? ev.event : undefined;
@@ -115,17 +115,17 @@ export function applyImageEvent(ev: SseEvent, out: GeneratedImage[], onPartial: 
     if (error || type === 'error') throw error ?? translatedError('IMAGE_API_HTTP', 'ensemble.images.apiStreamError');
     if (type === 'image_generation.partial_image') {
         const p = PartialImageEventSchema.safeParse({ ...obj, type });
-        if (!p.success) throw invalid(t('ensemble.images.apiStreamPartialMalformed', { issue: firstIssue(p.error) }));
+        if (!p.success) throw invalid('ensemble.images.apiStreamPartialMalformed', { issue: firstIssue(p.error) });
         onPartial(p.data.partial_image_index);
     } else if (type === 'image_generation.completed') {
         const c = CompletedImageEventSchema.safeParse({ ...obj, type });
-        if (!c.success) throw invalid(t('ensemble.images.apiStreamCompletedMalformed', { issue: firstIssue(c.error) }));
+        if (!c.success) throw invalid('ensemble.images.apiStreamCompletedMalformed', { issue: firstIssue(c.error) });
         out.push(...fromData([c.data], out.length));
     } else if ('data' in obj) {
         const d = ImagesResponseSchema.safeParse(obj);
-        if (!d.success) throw invalid(t('ensemble.images.apiStreamNotImageResult', { issue: firstIssue(d.error) }));
+        if (!d.success) throw invalid('ensemble.images.apiStreamNotImageResult', { issue: firstIssue(d.error) });
         out.push(...fromData(d.data.data, out.length));
     } else if (type === undefined) {
-        throw invalid(t('ensemble.images.apiStreamNoType'));
+        throw invalid('ensemble.images.apiStreamNoType');
     }
 }

@@ -3,7 +3,7 @@
  * the reply, and a request to an OpenAI-compatible chat endpoint. Pure: `fetch` is passed in.
  */
 import { EnsembleError } from '../../shared/errors';
-import { t, translatedError } from '../../shared/i18n';
+import { type MessageKey, type MessageVars, translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import {
     AbortedError, BodyTooLargeError, abortable, apiErrorMessage, hostOf, isHtml, isHttpUrl, joinUrl, jsonHeaders, readBytes,
@@ -97,29 +97,29 @@ export const ChatCompletionSchema = z.looseObject({
 
 const ANSWER_LIMIT = 4 * 1024 * 1024;
 
-function failed(message: string, cause?: unknown): EnsembleError {
-    return new EnsembleError('PROMPT_LLM_FAILED', message, cause === undefined ? undefined : { cause });
+function failed(key: MessageKey, vars?: MessageVars, cause?: unknown): EnsembleError {
+    return translatedError('PROMPT_LLM_FAILED', key, vars, cause === undefined ? undefined : { cause });
 }
 
 function contentOf(text: string, contentType: string | null): string {
-    if (isHtml(text, contentType)) throw failed(t('ensemble.images.promptHtml'));
+    if (isHtml(text, contentType)) throw failed('ensemble.images.promptHtml');
     let body: unknown;
     try {
         body = JSON.parse(text);
     } catch {
-        throw failed(t('ensemble.images.promptNotJson'));
+        throw failed('ensemble.images.promptNotJson');
     }
     const parsed = ChatCompletionSchema.safeParse(body);
     if (parsed.success) {
         const first = parsed.data.choices[0];
         if (first) return first.message.content;
-        throw failed(t('ensemble.images.promptNoChoices'));
+        throw failed('ensemble.images.promptNoChoices');
     }
     const reported = typeof body === 'object' && body !== null && 'error' in body ? apiErrorMessage(text) : undefined;
-    if (reported) throw failed(t('ensemble.images.promptReported', { error: reported }));
+    if (reported) throw failed('ensemble.images.promptReported', { error: reported });
     const choices = (body as { choices?: unknown } | null)?.choices;
-    if (Array.isArray(choices) && choices.length === 0) throw failed(t('ensemble.images.promptNoChoices'));
-    throw failed(t('ensemble.images.promptNoText'));
+    if (Array.isArray(choices) && choices.length === 0) throw failed('ensemble.images.promptNoChoices');
+    throw failed('ensemble.images.promptNoText');
 }
 
 async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], deps: { fetch: typeof fetch; signal?: AbortSignal }): Promise<string> {
@@ -132,20 +132,20 @@ async function request(cfg: PromptEndpointConfig, messages: PromptMessage[], dep
         res = await abortable(deps.fetch(endpoint, init), deps.signal);
     } catch (err) {
         if (deps.signal?.aborted) throw err;
-        throw failed(t('ensemble.images.promptUnreachable', { host: hostOf(endpoint) }), err);
+        throw failed('ensemble.images.promptUnreachable', { host: hostOf(endpoint) }, err);
     }
     if (!res.ok) {
         const message = await readErrorMessage(res, deps.signal);
         const key = res.status === 401 || res.status === 403 ? 'ensemble.images.promptHttpKey' : 'ensemble.images.promptHttp';
-        throw failed(t(key, { status: res.status, detail: message ? `: ${message}` : '.' }));
+        throw failed(key, { status: res.status, detail: message ? `: ${message}` : '.' });
     }
     let bytes: Uint8Array;
     try {
         bytes = await readBytes(res, ANSWER_LIMIT, deps.signal);
     } catch (err) {
-        if (err instanceof BodyTooLargeError) throw failed(t('ensemble.images.promptTooLarge'));
+        if (err instanceof BodyTooLargeError) throw failed('ensemble.images.promptTooLarge');
         if (deps.signal?.aborted || err instanceof AbortedError) throw err;
-        throw failed(t('ensemble.images.promptBrokeOff'), err);
+        throw failed('ensemble.images.promptBrokeOff', undefined, err);
     }
     return contentOf(new TextDecoder().decode(bytes), res.headers.get('content-type'));
 }

@@ -1,7 +1,8 @@
 // @vitest-environment node
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, generateImages, retryDelayMs, type ImageProgress } from '../../../src/features/images/image-api';
 import { EnsembleError } from '../../../src/shared/errors';
+import { resetLocale, useLocale } from '../../../src/shared/i18n';
 import {
     KEY, PNG, b64, caught, chunked, config, hangUntilAborted, imagesBody, json, scriptedFetch,
 } from './fetch-fakes';
@@ -226,6 +227,7 @@ describe('generateImages: the key never appears in a message', () => {
         const err = await caught(generateImages(config({ retries: 1 }), 'p', { fetch: scriptedFetch(responder).fetch, sleep: fakeSleep().sleep, onProgress: (p) => seen.push(p) }));
         expect(err).toBeInstanceOf(EnsembleError);
         expect(err.message).not.toContain(KEY);
+        expect((err as EnsembleError).userMessage).not.toContain(KEY);
         expect(err.stack ?? '').not.toContain(KEY);
         expect(JSON.stringify(seen)).not.toContain(KEY);
     });
@@ -233,5 +235,24 @@ describe('generateImages: the key never appears in a message', () => {
     it('keeps the rest of the API’s message, with the key replaced', async () => {
         const err = await caught(generateImages(config(), 'p', { fetch: scriptedFetch(status(401, { error: { message: echo } })).fetch }));
         expect(err.message).toBe('The image API refused the key (HTTP 401): Incorrect API key provided: [key]. You can find your key at https://platform.example/keys.');
+    });
+});
+
+describe('generateImages: in the user\'s language', () => {
+    afterEach(() => resetLocale());
+
+    it('after the last retry the user reads one sentence in their language; the message (logs) stays English', async () => {
+        useLocale('de-de', { 'ensemble.images.apiServerError': 'Die Bild-API meldet HTTP {status}{detail}', 'ensemble.images.apiGaveUpMany': 'Nach {count} Versuchen aufgegeben.' });
+        const f = scriptedFetch(status(503), status(503), status(503));
+        const err = await caught(generateImages(config({ retries: 2 }), 'p', { fetch: f.fetch, sleep: fakeSleep().sleep })) as EnsembleError;
+        expect(err.userMessage).toBe('Die Bild-API meldet HTTP 503: status 503. Nach 3 Versuchen aufgegeben.');
+        expect(err.message).toBe('The image API failed with HTTP 503: status 503. Gave up after 3 attempts.');
+    });
+
+    it('a message scrubbed of the key keeps the user\'s language', async () => {
+        useLocale('de-de', { 'ensemble.images.apiRefused': 'Die Bild-API lehnt ab (HTTP {status}){detail}' });
+        const err = await caught(generateImages(config(), 'p', { fetch: scriptedFetch(status(400, { error: { message: `bad key ${KEY}` } })).fetch })) as EnsembleError;
+        expect(err.userMessage).toBe('Die Bild-API lehnt ab (HTTP 400): bad key [key].');
+        expect(err.message).toBe('The image API refused the request (HTTP 400): bad key [key].');
     });
 });
