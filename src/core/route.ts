@@ -4,7 +4,7 @@
  */
 import type { Host } from '../host/host';
 import { englishMessage } from '../shared/errors';
-import { t } from '../shared/i18n';
+import { type Words, t } from '../shared/i18n';
 import { log } from '../shared/log';
 import * as z from '../shared/zod';
 import type { ConnectionProfile } from './profiles';
@@ -58,7 +58,8 @@ export function profileSource(profile: ConnectionProfile): string | undefined {
     return API_TO_SOURCE[profile.api] ?? profile.api;
 }
 
-export type Plan = { kind: 'route' } | { kind: 'switch'; reason: string };
+/** A switch's reason is words: the console logs it in English, a toast says it in the user's language. */
+export type Plan = { kind: 'route' } | { kind: 'switch'; reason: Words };
 
 export interface ConnectionState {
     mainApi: string;
@@ -72,12 +73,12 @@ export interface ConnectionState {
  * (the same source) or that needs nothing beyond URL, model and headers (Custom).
  */
 export function planFor(profile: ConnectionProfile, state: ConnectionState): Plan {
-    if (profile.mode !== 'cc') return { kind: 'switch', reason: 'it is a Text Completion profile' };
-    if (state.mainApi !== 'openai') return { kind: 'switch', reason: 'ST is not on Chat Completion' };
-    if (profile.proxy && profile.proxy !== 'None') return { kind: 'switch', reason: 'it uses a proxy preset' };
+    if (profile.mode !== 'cc') return { kind: 'switch', reason: { key: 'ensemble.core.switchTextCompletion' } };
+    if (state.mainApi !== 'openai') return { kind: 'switch', reason: { key: 'ensemble.core.switchNotChatCompletion' } };
+    if (profile.proxy && profile.proxy !== 'None') return { kind: 'switch', reason: { key: 'ensemble.core.switchProxy' } };
     const target = profileSource(profile) ?? state.source;
     if (target === 'custom' || target === state.source) return { kind: 'route' };
-    return { kind: 'switch', reason: `its source (${target}) differs from ST's (${state.source})` };
+    return { kind: 'switch', reason: { key: 'ensemble.core.switchSourceDiffers', vars: { target, source: state.source } } };
 }
 
 export interface RouteSummary {

@@ -1,6 +1,6 @@
 import type { Host } from '../../host/host';
 import type { ImagesSettings } from '../../settings/schema';
-import { translatedError } from '../../shared/i18n';
+import { say, translatedError } from '../../shared/i18n';
 import * as z from '../../shared/zod';
 import { findProfile, listProfiles } from '../../core/profiles';
 import { type PresetCache, applyRoute, planFor } from '../../core/route';
@@ -25,7 +25,7 @@ export async function writePrompt(host: Host, settings: ImagesSettings, presets:
             const profile = findProfile(listProfiles(host), settings.promptProfile);
             if (!profile) throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptPickProfile');
             const plan = planFor(profile, { mainApi: 'openai', source: host.chatCompletionSource() });
-            if (plan.kind !== 'route') throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptProfileUnfit', { profile: profile.name, reason: plan.reason });
+            if (plan.kind !== 'route') throw translatedError('IMAGE_NOT_CONFIGURED', 'ensemble.images.promptProfileUnfit', { profile: profile.name, reason: say(plan.reason) });
             const body: Record<string, unknown> = { messages, stream: false, chat_completion_source: host.chatCompletionSource() };
             applyRoute(body, profile, await presets.get(profile.preset));
             // The panel's values win over the preset's sampling for this short, focused request.

@@ -1,7 +1,7 @@
 import type { Host, HostCharacter } from '../../host/host';
 import type { SettingsStore } from '../../settings/store';
 import { errorMessage } from '../../shared/errors';
-import { type MessageKey, t } from '../../shared/i18n';
+import { type MessageKey, inEnglish, t } from '../../shared/i18n';
 import { log } from '../../shared/log';
 import { type ConnectionProfile, type Resolution, type ResolutionSource, listProfiles, refLabel, resolveProfile } from '../../core/profiles';
 import { type PresetCache, type RequestRouter, planFor } from '../../core/route';
@@ -97,7 +97,7 @@ export class ProfilesController {
             return;
         }
         try {
-            log.info(`full switch for ${character.avatar}: ${plan.reason}`);
+            log.info(`full switch for ${character.avatar}: ${inEnglish(plan.reason)}`);
             await this.switcher.switchTo(res.profile);
             this.switchedFor = scope;
             this.announce(character, res.profile);

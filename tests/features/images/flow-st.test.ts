@@ -224,3 +224,19 @@ describe('ST\'s free-mode prompt', () => {
         expect(asFreePrompt('a face in the background')).toBe('a face in the background');
     });
 });
+
+describe('a profile that cannot write image prompts', () => {
+    afterEach(() => { resetLocale(); });
+
+    it('is refused in one sentence of the user\'s language, the reason included', async () => {
+        useLocale('de-de', {
+            'ensemble.images.promptProfileUnfit': 'Profil „{profile}“ kann keine Bild-Prompts schreiben: {reason}.',
+            'ensemble.core.switchTextCompletion': 'es ist ein Text-Completion-Profil',
+        });
+        const { fake, store, flow } = setup();
+        fake.addProfile({ id: 'pt', name: 'Kobold', mode: 'tc', api: 'ooba', 'api-url': 'http://t.local', model: 'llama' });
+        store.update((s) => { Object.assign(s.images, { imageSource: 'api', imageUrl: 'https://img.test/v1', promptSource: 'profile', promptProfile: { id: 'pt', name: 'Kobold' } }); });
+        await flow.run();
+        expect(fake.toastsOf('error').at(-1)).toBe('Profil „Kobold“ kann keine Bild-Prompts schreiben: es ist ein Text-Completion-Profil.');
+    });
+});
