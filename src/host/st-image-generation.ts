@@ -47,9 +47,17 @@ function imagine(): ImagineCallback | undefined {
     return typeof cb === 'function' ? cb as ImagineCallback : undefined;
 }
 
-/** A prompt that is exactly a mode word gets a full stop, so ST draws it as written instead of switching mode. */
+/**
+ * The prompt as ST must draw it: as written. A prompt that is exactly a mode word gets a full stop (else ST switches
+ * mode). ST also runs the text through its macro engine before drawing, where `{{setvar::…}}` writes the chat's
+ * metadata, `{{setglobalvar::…}}` ST's settings, and `{{random}}`, `{{char}}` or `<USER>` change the words; a prompt
+ * (an LLM's, or one edited in the preview) reaches it with those openings broken, so nothing is run or written.
+ */
 export function asFreePrompt(prompt: string): string {
-    const text = prompt.trim();
+    const text = prompt.trim()
+        .replace(/\{\{/g, '{ {')
+        .replace(/\}\}/g, '} }')
+        .replace(/<(user|bot|char|charifnotgroup|group)>/gi, '<$1 >');
     return TRIGGER_WORDS.includes(text.toLowerCase()) ? `${text}.` : text;
 }
 

@@ -63,10 +63,10 @@ describe('ST\'s Image Generation: status', () => {
 });
 
 describe('ST\'s Image Generation: draw', () => {
-    it('calls /imagine\'s callback quietly with the prompt as free text, never LLM-extended, and restores the user\'s setting', async () => {
+    it('calls /imagine\'s callback quietly with the prompt as free text (pipes and quotes as written, macros not run), never LLM-extended, and restores the user\'s setting', async () => {
         const path = await createStImageGeneration().draw('a fern | /echo {{char}} "quoted"');
         expect(path).toBe('/user/images/Alice/Alice_1.png');
-        expect(calls).toEqual([{ named: { quiet: 'true' }, text: 'a fern | /echo {{char}} "quoted"', mode: 'free' }]);
+        expect(calls).toEqual([{ named: { quiet: 'true' }, text: 'a fern | /echo { {char} } "quoted"', mode: 'free' }]);
         expect(sd.free_extend).toBe(true);
     });
 

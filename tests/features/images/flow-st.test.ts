@@ -223,6 +223,12 @@ describe('ST\'s free-mode prompt', () => {
         expect(asFreePrompt(' background ')).toBe('background.');
         expect(asFreePrompt('a face in the background')).toBe('a face in the background');
     });
+
+    it('ST\'s macros in the prompt are not run: no variable is set, no word is swapped', () => {
+        expect(asFreePrompt('a fern {{setvar::x::1}} {{setglobalvar::y::2}} by {{char}}, {{random::a::b}}')).toBe('a fern { {setvar::x::1} } { {setglobalvar::y::2} } by { {char} }, { {random::a::b} }');
+        expect(asFreePrompt('<USER> and <bot> at <CharIfNotGroup>')).toBe('<USER > and <bot > at <CharIfNotGroup >');
+        expect(asFreePrompt('a <b>bold</b> {single} brace')).toBe('a <b>bold</b> {single} brace');
+    });
 });
 
 describe('a profile that cannot write image prompts', () => {
