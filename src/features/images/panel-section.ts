@@ -75,5 +75,8 @@ export function wireImagesSection(host: Host, store: SettingsStore, root: HTMLEl
     });
     store.subscribe(render);
     host.on('connectionProfileLoaded', render);
+    // ST's Image Generation is set up in its own drawer (and may load after this panel): its state is asked again
+    // whenever the user comes back to this section, so the line follows what they just changed there.
+    for (const type of ['pointerenter', 'focusin']) section.addEventListener(type, () => void showStStatus());
     render();
 }

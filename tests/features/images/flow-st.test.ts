@@ -177,6 +177,10 @@ describe('the image source setting', () => {
         expect(apiRow.hidden).toBe(true);
         expect(status.hidden).toBe(false);
         await vi.waitFor(() => expect(status.textContent).toContain('Enable Image Generation in Extensions → Manage extensions'));
+        // Fixed in ST's own drawers meanwhile: the line follows once the user comes back to the section.
+        fake.sd.disabled = false;
+        root.querySelector<HTMLElement>('[data-ens-section="images"]')!.dispatchEvent(new Event('pointerenter'));
+        await vi.waitFor(() => expect(status.textContent).toMatch(/is ready/));
     });
 });
 
